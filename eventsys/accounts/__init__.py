@@ -1,0 +1,1 @@
+"""User accounts, login and per-event roles."""

@@ -1,0 +1,100 @@
+"""Who may use each view. Every view function carries one of these decorators, and a test checks it.
+
+- ``public``: anyone.
+- ``login_required``: any logged-in user.
+- ``site_admin_required``: site admins.
+- ``event_role_required(Role.ORGANIZER)``: organizers of the event named by the ``slug`` URL argument
+  (site admins count as organizers everywhere); ``Role.DOOR`` also admits organizers.
+
+Anonymous users are sent to the login page, logged-in users without the right get 403, and an unknown
+event slug gets 404. The event is loaded once and handed to the view as ``event``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user
+
+from eventsys.accounts.models import Role
+from eventsys.events.models import Event
+from eventsys.extensions import db, login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ACCESS_ATTR = "access_rule"
+
+
+def _mark(view: Callable[..., Any], rule: str) -> None:
+    setattr(view, ACCESS_ATTR, rule)
+
+
+def public(view: F) -> F:
+    """Anyone may use this view."""
+    _mark(view, "public")
+    return view
+
+
+def login_required(view: F) -> F:
+    """Any logged-in user may use this view."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    _mark(wrapped, "login")
+    return wrapped  # type: ignore[return-value]
+
+
+def site_admin_required(view: F) -> F:
+    """Only site admins may use this view."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_site_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    _mark(wrapped, "site_admin")
+    return wrapped  # type: ignore[return-value]
+
+
+def user_has_role(user: Any, event: Event, role: Role) -> bool:
+    """Whether ``user`` holds ``role`` on ``event``: organizers and site admins may do what door staff may."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_site_admin:
+        return True
+    held = user.role_for(event)
+    if held is None:
+        return False
+    return held is Role.ORGANIZER or held is role
+
+
+def event_role_required(role: Role) -> Callable[[F], F]:
+    """Only users with ``role`` on the event in the URL may use this view; it receives ``event``."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, slug: str, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
+            if event is None:
+                abort(404)
+            if not user_has_role(current_user, event, role):
+                abort(403)
+            return view(*args, event=event, **kwargs)
+
+        _mark(wrapped, f"event:{role.value}")
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

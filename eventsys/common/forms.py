@@ -1,0 +1,46 @@
+"""Form helpers shared by the domains."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field
+from wtforms.validators import ValidationError
+
+from eventsys.common.errors import DomainError
+
+
+class ActionForm(FlaskForm):
+    """A form with nothing but its CSRF token, for buttons that change state (publish, close, log out)."""
+
+
+def strip_filter(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def empty_to_none(value: object) -> object:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+class NoControlCharacters:
+    """Refuse control characters (other than tab and newlines) that no person types."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        data = field.data
+        if isinstance(data, str) and any(ord(ch) < 32 and ch not in "\t\r\n" for ch in data):
+            raise ValidationError(self.message or _l("This text contains characters that are not allowed."))
+
+
+def attach_domain_error(form: FlaskForm, error: DomainError) -> None:
+    """Show a service's refusal next to the field it concerns, or above the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)

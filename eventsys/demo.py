@@ -1,0 +1,218 @@
+"""The demo data: WeGO's 2022 activities kick-off in Seoul and the 6th General Assembly in Mexico City.
+
+Facts come from the kick-off press release (shared/context). Where it is silent (clock times, the
+General Assembly's dates, email addresses), the demo uses plainly illustrative values on example domains.
+The press release names no ambassadors, so their Person records carry their office as their name.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import AppGroup
+
+from eventsys.accounts import services as accounts
+from eventsys.accounts.models import Role
+from eventsys.common.timefmt import local_to_utc
+from eventsys.events.models import (
+    Event,
+    EventFormat,
+    EventKind,
+    EventStatus,
+    Organization,
+    OrganizationKind,
+    Person,
+)
+from eventsys.extensions import db
+
+KICKOFF_SLUG = "wego-2022-kickoff"
+GA_SLUG = "wego-6th-general-assembly"
+CREDENTIALS_FILE = "demo-login.txt"
+
+ORGANIZATIONS: list[tuple[str, OrganizationKind, str]] = [
+    ("Seoul Metropolitan Government", OrganizationKind.CITY, "KR"),
+    ("Mexico City Government", OrganizationKind.CITY, "MX"),
+    ("WeGO Secretariat", OrganizationKind.INTERNATIONAL, "KR"),
+    ("Seoul National University Graduate School of Public Administration", OrganizationKind.UNIVERSITY, "KR"),
+    ("Kookmin University", OrganizationKind.UNIVERSITY, "KR"),
+    ("Korea Overseas Infrastructure & Urban Development Bank (KIND)", OrganizationKind.CORPORATION, "KR"),
+    ("Edgelands Institute", OrganizationKind.NGO, "CH"),
+]
+
+#: The ten countries whose ambassadors attended the kick-off in person, with ISO codes.
+EMBASSIES: list[tuple[str, str]] = [
+    ("Algeria", "DZ"),
+    ("Azerbaijan", "AZ"),
+    ("Dominican Republic", "DO"),
+    ("Ecuador", "EC"),
+    ("Iran", "IR"),
+    ("Mexico", "MX"),
+    ("Oman", "OM"),
+    ("Peru", "PE"),
+    ("United Arab Emirates", "AE"),
+    ("Vietnam", "VN"),
+]
+
+PEOPLE: list[tuple[str, str, str, str]] = [
+    ("Se-hoon Oh", "Mayor of Seoul and President of WeGO", "mayor@seoul.example.org", "Seoul Metropolitan Government"),
+    ("Jung Sook Park", "Secretary General of WeGO", "secretary.general@wego.example.org", "WeGO Secretariat"),
+    (
+        "Siriwan Chaichana",
+        "PhD student, Graduate School of Public Administration",
+        "siriwan.chaichana@snu.example.org",
+        "Seoul National University Graduate School of Public Administration",
+    ),
+    ("Alizée Rousset", "Press contact", "press@wego.example.org", "WeGO Secretariat"),
+]
+
+KICKOFF_DESCRIPTION = (
+    "WeGO launches its activities for 2022 with a hybrid event: the youth program WeGO Smart City Champions, "
+    "the WeGO Smart Cities Index for benchmarking smart cities, and the WeGO Nexus community platform for "
+    "members. The Mayor of Seoul and President of WeGO opens the event; the Secretary General presents the "
+    "year's activities. Signing ceremonies with Seoul National University's Graduate School of Public "
+    "Administration and with Edgelands Institute."
+)
+
+GA_DESCRIPTION = (
+    "The 6th General Assembly of WeGO, hosted by Mexico City, WeGO's Vice President City. "
+    "The dates in this demo are illustrative."
+)
+
+
+def embassy_name(country: str) -> str:
+    return f"Embassy of {country} in the Republic of Korea"
+
+
+def ambassador_title(country: str) -> str:
+    if country == "Ecuador":
+        return "Chief of Mission & Chargé d'Affaires of the Embassy of Ecuador"
+    return f"Ambassador of {country} to the Republic of Korea"
+
+
+def ambassador_name(country: str) -> str:
+    if country == "Ecuador":
+        return "Chief of Mission of Ecuador"
+    return f"Ambassador of {country}"
+
+
+def ambassador_email(country: str) -> str:
+    return "ambassador." + country.lower().replace(" ", "-") + "@embassy.example.org"
+
+
+def _local(text: str, tz: str) -> datetime:
+    return local_to_utc(datetime.fromisoformat(text), tz)
+
+
+def demo_is_loaded() -> bool:
+    return db.session.scalar(sa.select(Event.id).where(Event.slug == KICKOFF_SLUG)) is not None
+
+
+def load_demo(password: str | None = None) -> dict[str, str]:
+    """Create the demo organizations, people, events and accounts. Returns the logins (email → password)."""
+    orgs: dict[str, Organization] = {}
+    for name, kind, country in ORGANIZATIONS:
+        orgs[name] = Organization(name=name, kind=kind, country=country)
+    for country, code in EMBASSIES:
+        orgs[embassy_name(country)] = Organization(
+            name=embassy_name(country), kind=OrganizationKind.EMBASSY, country=code
+        )
+    db.session.add_all(orgs.values())
+
+    for name, title, email, org in PEOPLE:
+        db.session.add(Person(name=name, title=title, email=email, organization=orgs[org]))
+    for country, _code in EMBASSIES:
+        db.session.add(
+            Person(
+                name=ambassador_name(country),
+                title=ambassador_title(country),
+                email=ambassador_email(country),
+                organization=orgs[embassy_name(country)],
+            )
+        )
+
+    seoul, mexico = "Asia/Seoul", "America/Mexico_City"
+    kickoff = Event(
+        name="WeGO 2022 Activities Kick-off",
+        slug=KICKOFF_SLUG,
+        kind=EventKind.KICKOFF,
+        format=EventFormat.HYBRID,
+        description=KICKOFF_DESCRIPTION,
+        timezone=seoul,
+        starts_at=_local("2022-02-23T14:00", seoul),
+        ends_at=_local("2022-02-23T16:30", seoul),
+        venue_name="Seoul",
+        venue_address="Seoul, Republic of Korea",
+        online_url="https://meet.example.org/wego-2022-kickoff",
+        capacity=60,
+        registration_opens_at=_local("2022-02-01T09:00", seoul),
+        registration_closes_at=_local("2022-02-22T18:00", seoul),
+        invitation_only=True,
+        status=EventStatus.PUBLISHED,
+    )
+    assembly = Event(
+        name="6th WeGO General Assembly",
+        slug=GA_SLUG,
+        kind=EventKind.GENERAL_ASSEMBLY,
+        format=EventFormat.HYBRID,
+        description=GA_DESCRIPTION,
+        timezone=mexico,
+        starts_at=_local("2023-10-17T09:00", mexico),
+        ends_at=_local("2023-10-19T18:00", mexico),
+        venue_name="Mexico City",
+        venue_address="Mexico City, Mexico",
+        online_url="https://meet.example.org/wego-6th-general-assembly",
+        capacity=400,
+        registration_opens_at=_local("2023-06-01T09:00", mexico),
+        registration_closes_at=_local("2023-10-16T18:00", mexico),
+        invitation_only=False,
+        status=EventStatus.PUBLISHED,
+    )
+    db.session.add_all([kickoff, assembly])
+    db.session.flush()
+
+    password = password or secrets.token_urlsafe(12)
+    admin = accounts.create_user("admin@wego.example.org", "Site admin", password, is_site_admin=True)
+    organizer = accounts.create_user("organizer@wego.example.org", "WeGO Secretariat organizer", password)
+    door = accounts.create_user("door@wego.example.org", "Door staff, Seoul", password)
+    for event in (kickoff, assembly):
+        accounts.grant_role(None, event, organizer, Role.ORGANIZER)
+    accounts.grant_role(None, kickoff, door, Role.DOOR)
+    return {user.email: password for user in (organizer, door, admin)}
+
+
+def _credentials_path() -> Path:
+    return Path(current_app.instance_path) / CREDENTIALS_FILE
+
+
+def _print_logins(logins: dict[str, str]) -> None:
+    click.echo("Demo logins (all with the same password):")
+    for email in logins:
+        click.echo(f"  {email}")
+    click.echo(f"  password: {next(iter(logins.values()))}")
+
+
+demo_cli = AppGroup("demo", help="The WeGO demo data.")
+
+
+@demo_cli.command("load")
+def load_command() -> None:
+    """Load the demo data once; later runs print the logins again."""
+    path = _credentials_path()
+    if demo_is_loaded():
+        click.echo("The demo data is already loaded.")
+        if path.exists():
+            _print_logins(dict(line.split(" ", 1) for line in path.read_text().splitlines() if " " in line))
+        return
+    logins = load_demo()
+    db.session.commit()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{email} {pw}\n" for email, pw in logins.items()))
+    os.chmod(path, 0o600)
+    click.echo("Demo data loaded: the WeGO 2022 kick-off and the 6th WeGO General Assembly.")
+    _print_logins(logins)

@@ -1,0 +1,1 @@
+"""Events, the organizations and people who take part in them."""

@@ -1,0 +1,86 @@
+"""factory_boy factories for the models; rows are flushed into the test's session."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import factory
+from werkzeug.security import generate_password_hash
+
+from eventsys.accounts.models import EventRole, Role, User
+from eventsys.events.models import Event, EventFormat, EventKind, EventStatus, Organization, OrganizationKind, Person
+from eventsys.extensions import db
+
+TEST_PASSWORD = "correct horse battery staple"
+_HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")
+
+
+class Base(factory.alchemy.SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "flush"
+
+
+class OrganizationFactory(Base):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Organization {n}")
+    kind = OrganizationKind.CITY
+    country = "KR"
+
+
+class PersonFactory(Base):
+    class Meta:
+        model = Person
+
+    name = factory.Sequence(lambda n: f"Person {n}")
+    title = "Delegate"
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    organization = factory.SubFactory(OrganizationFactory)
+
+
+class EventFactory(Base):
+    class Meta:
+        model = Event
+
+    name = factory.Sequence(lambda n: f"Event {n}")
+    slug = factory.Sequence(lambda n: f"event-{n}")
+    kind = EventKind.KICKOFF
+    format = EventFormat.HYBRID
+    timezone = "Asia/Seoul"
+    starts_at = factory.LazyFunction(lambda: datetime.now(UTC).replace(microsecond=0) + timedelta(days=30))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(hours=3))
+    venue_name = "Seoul City Hall"
+    venue_address = "110 Sejong-daero, Jung-gu, Seoul"
+    online_url = "https://meet.example.org/secret-room-42"
+    capacity = 50
+    status = EventStatus.PUBLISHED
+
+
+class UserFactory(Base):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.org")
+    name = factory.Sequence(lambda n: f"User {n}")
+    password_hash = _HASH
+    is_site_admin = False
+
+
+class EventRoleFactory(Base):
+    class Meta:
+        model = EventRole
+
+    user = factory.SubFactory(UserFactory)
+    event = factory.SubFactory(EventFactory)
+    role = Role.ORGANIZER
+
+
+def organizer_of(event: Event) -> User:
+    return EventRoleFactory(event=event, role=Role.ORGANIZER).user
+
+
+def door_staff_of(event: Event) -> User:
+    return EventRoleFactory(event=event, role=Role.DOOR).user
