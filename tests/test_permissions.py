@@ -1,0 +1,239 @@
+"""Every route declares who may use it, and nobody else gets in; no input makes a POST route fail or write.
+
+ROUTES is the table of every endpoint. A new route that is not added here fails
+``test_every_route_is_in_the_table``, so none is forgotten. Later features add their routes here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pytest
+import sqlalchemy as sa
+
+from eventsys.accounts.models import Role
+from eventsys.common.access import ACCESS_ATTR
+from eventsys.extensions import db
+from tests import factories
+from tests.conftest import Browser
+
+PUBLIC = "public"
+LOGIN = "login"
+SITE_ADMIN = "site_admin"
+ORGANIZER = "event:organizer"
+DOOR = "event:door"
+
+
+@dataclass(frozen=True)
+class Route:
+    access: str
+    url: str
+    methods: tuple[str, ...] = ("GET",)
+    #: For POST-only routes: the fields the real form sends (routes with a GET page are parsed from it).
+    fields: tuple[str, ...] = field(default_factory=tuple)
+
+
+ROUTES: dict[str, Route] = {
+    "static": Route(PUBLIC, "/static/css/main.css"),
+    "site.healthz": Route(PUBLIC, "/healthz"),
+    "site.set_language": Route(PUBLIC, "/language", ("POST",), ("language", "next")),
+    "events.index": Route(PUBLIC, "/"),
+    "events.show": Route(PUBLIC, "/events/{slug}"),
+    "accounts.login": Route(PUBLIC, "/login", ("GET", "POST")),
+    "accounts.logout": Route(LOGIN, "/logout", ("POST",)),
+    "events.manage_list": Route(LOGIN, "/manage/"),
+    # Any logged-in user reaches the view; it then admits site admins and organizers only (checked below).
+    "events.create": Route(LOGIN, "/manage/events/new", ("GET", "POST")),
+    "events.manage": Route(ORGANIZER, "/manage/events/{slug}/"),
+    "events.edit": Route(ORGANIZER, "/manage/events/{slug}/edit", ("GET", "POST")),
+    "events.publish": Route(ORGANIZER, "/manage/events/{slug}/publish", ("POST",)),
+    "events.close": Route(ORGANIZER, "/manage/events/{slug}/close", ("POST",)),
+    "accounts.team": Route(ORGANIZER, "/manage/events/{slug}/team", ("GET", "POST")),
+    "accounts.team_remove": Route(ORGANIZER, "/manage/events/{slug}/team/{user_id}/remove", ("POST",)),
+    "accounts.users": Route(SITE_ADMIN, "/admin/users"),
+    "accounts.user_new": Route(SITE_ADMIN, "/admin/users/new", ("GET", "POST")),
+}
+
+RESTRICTED = {name: route for name, route in ROUTES.items() if route.access != PUBLIC}
+
+
+def test_every_route_is_in_the_table(app) -> None:
+    assert set(app.view_functions) == set(ROUTES), "add new routes to ROUTES in tests/test_permissions.py"
+
+
+def test_every_view_declares_who_may_use_it(app) -> None:
+    for endpoint, view in app.view_functions.items():
+        if endpoint == "static":
+            continue
+        declared = getattr(view, ACCESS_ATTR, None)
+        assert declared == ROUTES[endpoint].access, f"{endpoint} declares {declared!r}"
+
+
+def test_every_method_is_in_the_table(app) -> None:
+    for rule in app.url_map.iter_rules():
+        methods = set(rule.methods or ()) - {"HEAD", "OPTIONS"}
+        assert methods == set(ROUTES[rule.endpoint].methods), rule.endpoint
+
+
+@pytest.fixture
+def world(app):
+    """An event with an organizer and door staff, another event with its own organizer, and a site admin."""
+    event = factories.EventFactory()
+    organizer = factories.organizer_of(event)
+    door = factories.door_staff_of(event)
+    other_event = factories.EventFactory()
+    other_organizer = factories.organizer_of(other_event)
+    admin = factories.UserFactory(is_site_admin=True)
+    return {
+        "event": event,
+        "organizer": organizer,
+        "door": door,
+        "other_organizer": other_organizer,
+        "admin": admin,
+        "no_role": factories.UserFactory(),
+    }
+
+
+def _url(route: Route, world: dict) -> str:
+    return route.url.format(slug=world["event"].slug, user_id=world["organizer"].id)
+
+
+def _request(browser: Browser, method: str, url: str):
+    if method == "GET":
+        return browser.client.get(url)
+    return browser.post(url)
+
+
+@pytest.mark.parametrize("endpoint", sorted(RESTRICTED))
+def test_anonymous_users_are_sent_to_login(endpoint: str, browser: Browser, world) -> None:
+    route = ROUTES[endpoint]
+    for method in route.methods:
+        response = _request(browser, method, _url(route, world))
+        assert response.status_code == 302, (endpoint, method)
+        assert response.headers["Location"].startswith("/login"), (endpoint, method)
+
+
+def _refused(status: int) -> bool:
+    return status in (403, 404)
+
+
+@pytest.mark.parametrize("endpoint", sorted(n for n, r in ROUTES.items() if r.access == ORGANIZER))
+@pytest.mark.parametrize("who", ["door", "other_organizer", "no_role"])
+def test_organizer_pages_refuse_everyone_else(endpoint: str, who: str, browser: Browser, world, db) -> None:
+    route = ROUTES[endpoint]
+    assert browser.login(world[who].email).status_code == 302
+    before = _snapshot()
+    for method in route.methods:
+        response = _request(browser, method, _url(route, world))
+        assert _refused(response.status_code), (endpoint, who, method, response.status_code)
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize("endpoint", sorted(n for n, r in ROUTES.items() if r.access == SITE_ADMIN))
+@pytest.mark.parametrize("who", ["organizer", "door", "no_role"])
+def test_site_admin_pages_refuse_everyone_else(endpoint: str, who: str, browser: Browser, world) -> None:
+    route = ROUTES[endpoint]
+    assert browser.login(world[who].email).status_code == 302
+    for method in route.methods:
+        assert _request(browser, method, _url(route, world)).status_code == 403, (endpoint, who, method)
+
+
+@pytest.mark.parametrize("who", ["door", "no_role"])
+def test_only_organizers_and_admins_may_create_events(who: str, browser: Browser, world) -> None:
+    assert browser.login(world[who].email).status_code == 302
+    assert browser.client.get("/manage/events/new").status_code == 403
+    assert browser.post("/manage/events/new").status_code == 403
+
+
+@pytest.mark.parametrize("endpoint", sorted(n for n, r in ROUTES.items() if r.access == ORGANIZER))
+@pytest.mark.parametrize("who", ["organizer", "admin"])
+def test_organizers_and_site_admins_get_in(endpoint: str, who: str, browser: Browser, world) -> None:
+    """The positive control: the same requests succeed for those who may use the page."""
+    route = ROUTES[endpoint]
+    assert browser.login(world[who].email).status_code == 302
+    for method in route.methods:
+        if method == "GET":
+            assert browser.client.get(_url(route, world)).status_code == 200, (endpoint, who)
+
+
+def test_unknown_event_is_404_for_an_organizer(browser: Browser, world) -> None:
+    assert browser.login(world["organizer"].email).status_code == 302
+    assert browser.client.get("/manage/events/no-such-event/").status_code == 404
+
+
+# --- The second pass: hostile input to every POST route, as someone who may use it -------------------
+
+#: Who may use each POST route, for the hostile-input pass.
+POSTER = {PUBLIC: None, LOGIN: "organizer", ORGANIZER: "organizer", SITE_ADMIN: "admin"}
+
+NAME_RE = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')
+
+
+def _snapshot() -> dict[str, int]:
+    """Row counts of every table: the test's proof that nothing was written."""
+    db.session.expire_all()
+    return {
+        table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+    }
+
+
+def _form_fields(browser: Browser, route: Route, url: str) -> list[str]:
+    if "GET" in route.methods:
+        page = browser.client.get(url).get_data(as_text=True)
+        main = page.split('<main id="main"', 1)[-1]
+        names = set(NAME_RE.findall(main)) - {"csrf_token"}
+        return sorted(names)
+    return list(route.fields)
+
+
+POST_ROUTES = sorted(n for n, r in ROUTES.items() if "POST" in r.methods)
+HOSTILE = {
+    "empty": lambda names: dict.fromkeys(names, ""),
+    "very_long": lambda names: dict.fromkeys(names, "x" * 10_000),
+    "impossible_dates": lambda names: dict.fromkeys(names, "2023-02-30T25:61"),
+    "control_characters": lambda names: dict.fromkeys(names, "name\x00\x1b[31m"),
+}
+
+
+@pytest.mark.parametrize("endpoint", POST_ROUTES)
+def test_hostile_input_never_fails_or_writes(endpoint: str, browser: Browser, world) -> None:
+    route = ROUTES[endpoint]
+    who = POSTER[route.access]
+    if who:
+        assert browser.login(world[who].email).status_code == 302
+    url = _url(route, world)
+    names = _form_fields(browser, route, url)
+    status_before = world["event"].status
+    before = _snapshot()
+    token = browser.csrf_token()
+
+    for label, make in HOSTILE.items():
+        response = browser.client.post(url, data={"csrf_token": token, **make(names)})
+        assert response.status_code < 500, (endpoint, label, response.status_code)
+        assert b"Traceback" not in response.data
+        assert _snapshot() == before, (endpoint, label)
+
+    raw = "&".join([f"csrf_token={token}", *(f"{name}=%FF%FE%C3%28" for name in names)]).encode() + b"\xff\xfe"
+    response = browser.client.post(url, data=raw, content_type="application/x-www-form-urlencoded")
+    assert response.status_code < 500, (endpoint, "non-utf-8", response.status_code)
+    assert _snapshot() == before, (endpoint, "non-utf-8")
+
+    response = browser.client.post(url, data=HOSTILE["empty"](names))  # no CSRF token
+    assert response.status_code == 400, (endpoint, "missing csrf")
+    assert _snapshot() == before, (endpoint, "missing csrf")
+    db.session.expire_all()
+    if endpoint not in ("events.publish", "events.close"):
+        assert world["event"].status is status_before
+
+
+def test_a_post_without_csrf_token_changes_nothing(browser: Browser, world) -> None:
+    """The publish button without its token: 400, and the event stays as it was."""
+    draft = factories.EventFactory(status=factories.EventStatus.DRAFT)
+    factories.EventRoleFactory(event=draft, user=world["organizer"], role=Role.ORGANIZER)
+    assert browser.login(world["organizer"].email).status_code == 302
+    response = browser.client.post(f"/manage/events/{draft.slug}/publish")
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert draft.status is factories.EventStatus.DRAFT
