@@ -94,6 +94,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    import eventsys.models  # noqa: F401  (every table in the metadata)
     from eventsys import site
     from eventsys.accounts import views as accounts_views
     from eventsys.events import views as events_views

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,7 +93,34 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Set by ``write_transaction()``: the next SQLite transaction takes the write lock at BEGIN.
+_sqlite_immediate: ContextVar[bool] = ContextVar("sqlite_immediate", default=False)
+
+
+def _writes_expected() -> bool:
+    if _sqlite_immediate.get():
+        return True
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """Transactions begun inside this block take SQLite's write lock at once (BEGIN IMMEDIATE).
+
+    Requests other than GET/HEAD/OPTIONS do so already. Jobs and commands that read, then write under a
+    lock (capacity, check-in) use this block: a deferred SQLite transaction that read a snapshot cannot
+    safely upgrade to a writer later. PostgreSQL is unaffected; it locks rows (see eventsys.common.locking).
+    """
+    token = _sqlite_immediate.set(True)
+    try:
+        yield
+    finally:
+        _sqlite_immediate.reset(token)
+
+
 @sa.event.listens_for(sa.Engine, "begin")
 def _sqlite_on_begin(conn: sa.Connection) -> None:
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writes_expected() else "BEGIN")

@@ -81,6 +81,33 @@ EVENT_FORMAT_LABELS = {
 }
 
 
+class Category(enum.StrEnum):
+    """The participant categories an association invites and seats by."""
+
+    MEMBER_CITY = "member_city"
+    PARTNER = "partner"
+    EMBASSY = "embassy"
+    SPEAKER = "speaker"
+    YOUTH = "youth"
+    PRESS = "press"
+    STAFF = "staff"
+
+    @property
+    def label(self) -> str:
+        return str(CATEGORY_LABELS[self])
+
+
+CATEGORY_LABELS = {
+    Category.MEMBER_CITY: _l("Member city"),
+    Category.PARTNER: _l("Partner"),
+    Category.EMBASSY: _l("Embassy"),
+    Category.SPEAKER: _l("Speaker"),
+    Category.YOUTH: _l("Youth"),
+    Category.PRESS: _l("Press"),
+    Category.STAFF: _l("Staff"),
+}
+
+
 class EventStatus(enum.StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
@@ -145,6 +172,8 @@ class Event(db.Model):
     __table_args__ = (
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        sa.CheckConstraint("online_capacity IS NULL OR online_capacity >= 0", name="online_capacity_not_negative"),
+        sa.CheckConstraint("offer_hours > 0", name="offer_hours_positive"),
         sa.CheckConstraint(
             "registration_opens_at IS NULL OR registration_closes_at IS NULL "
             "OR registration_closes_at > registration_opens_at",
@@ -172,6 +201,12 @@ class Event(db.Model):
     registration_opens_at: Mapped[datetime | None]
     registration_closes_at: Mapped[datetime | None]
     invitation_only: Mapped[bool] = mapped_column(default=False)
+    #: Registrations wait for an organizer's approval (invitations may skip it).
+    moderation: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: Online places; None means no limit.
+    online_capacity: Mapped[int | None]
+    #: Hours a person promoted from the waiting list has to confirm their seat.
+    offer_hours: Mapped[int] = mapped_column(default=48, server_default="48")
     status: Mapped[EventStatus] = mapped_column(
         enum_column(EventStatus, "event_status"), default=EventStatus.DRAFT, index=True
     )

@@ -1,0 +1,1 @@
+"""Invitation lists, CSV import, sending and tracking."""

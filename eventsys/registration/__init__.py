@@ -1,0 +1,1 @@
+"""Registration in person or online: capacity, waiting list, moderation, self-service."""
