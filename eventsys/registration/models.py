@@ -86,8 +86,11 @@ class Registration(db.Model):
     join_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     first_joined_at: Mapped[datetime | None]
     last_joined_at: Mapped[datetime | None]
-    #: Order on the waiting list: earliest first.
+    #: Order on the in-person waiting list, earliest first. Set while waiting: status WAITLISTED, or
+    #: status CONFIRMED online with ``online_meanwhile`` (an online place taken while waiting for a seat).
     waitlisted_at: Mapped[datetime | None]
+    #: Attends online while on the in-person waiting list; an expired seat offer returns them to online.
+    online_meanwhile: Mapped[bool] = mapped_column(default=False)
     offer_expires_at: Mapped[datetime | None]
     confirmed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]

@@ -90,6 +90,7 @@ def upgrade():
     sa.Column('first_joined_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_joined_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('waitlisted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('online_meanwhile', sa.Boolean(), nullable=False),
     sa.Column('offer_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
