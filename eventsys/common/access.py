@@ -1,6 +1,7 @@
 """Who may use each view. Every view function carries one of these decorators, and a test checks it.
 
 - ``public``: anyone.
+- ``personal_link``: anyone holding a personal link's secret token (attendees, invitees).
 - ``login_required``: any logged-in user.
 - ``site_admin_required``: site admins.
 - ``event_role_required(Role.ORGANIZER)``: organizers of the event named by the ``slug`` URL argument
@@ -36,6 +37,16 @@ def _mark(view: Callable[..., Any], rule: str) -> None:
 def public(view: F) -> F:
     """Anyone may use this view."""
     _mark(view, "public")
+    return view
+
+
+def personal_link(view: F) -> F:
+    """Anyone holding the personal link's secret token may use this view (attendees have no account).
+
+    The view itself looks the token up (``eventsys.common.tokens.find_by_token``) and answers 404 for an
+    unknown or revoked one, so a wrong token reveals nothing.
+    """
+    _mark(view, "personal_link")
     return view
 
 
