@@ -7,7 +7,7 @@
   var viewerZone;
   try { viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
   var fmt = new Intl.DateTimeFormat(lang, {
-    dateStyle: "medium", timeStyle: "short", timeZoneName: "short"
+    dateStyle: "medium", timeStyle: "short"
   });
   var nodes = document.querySelectorAll("time[data-local-time]");
   var label = document.querySelector("[data-local-time-note]");
