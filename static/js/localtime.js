@@ -1,6 +1,7 @@
 /* eventsys: show the viewer's local time beside times given in the event's zone.
- * Every <time datetime="..." data-local-time> gets a sibling "(your time: ...)" when the viewer's zone
- * differs from the one shown. No dependencies; runs after the page is parsed (script is deferred). */
+ * Every <time datetime="..." data-local-time> gets its local rendering as a tooltip; the page's
+ * [data-local-time-note] (carrying the event's zone in data-zone) shows the range in the viewer's zone
+ * when that zone differs from the event's. No dependencies; runs after parsing (the script is deferred). */
 (function () {
   "use strict";
   var lang = document.documentElement.lang || undefined;
@@ -20,7 +21,7 @@
     node.dataset.viewerTime = local;
     parts.push(local);
   });
-  if (label && parts.length >= 2) {
+  if (label && parts.length >= 2 && label.dataset.zone !== viewerZone) {
     var range = label.querySelector("[data-local-time-range]");
     range.textContent = parts[0] + " – " + parts[1] + " (" + viewerZone.replace(/_/g, " ") + ")";
     label.hidden = false;

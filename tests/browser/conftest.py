@@ -140,9 +140,6 @@ def _watch(context: BrowserContext, errors: list[str]) -> None:
         if message.type != "error":
             return
         source = (message.location or {}).get("url", "")
-        # Chromium asks every site for /favicon.ico on its own; that 404 is not something a page did.
-        if source.endswith("/favicon.ico"):
-            return
         page_url = message.page.url if message.page else "?"
         errors.append(f"console error on {page_url}: {message.text}" + (f" ({source})" if source else ""))
 

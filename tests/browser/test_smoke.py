@@ -116,6 +116,14 @@ def test_the_public_page_shows_the_viewers_local_time(live_server, new_context, 
     expect(note).to_contain_text(f"({viewer_zone.replace('_', ' ')})")
 
 
+def test_no_local_time_note_for_viewers_in_the_event_zone(live_server, new_context) -> None:
+    slug = live_server.run(lambda: factories.EventFactory(timezone="Asia/Seoul", registration_closes_at=None).slug)
+    page = new_context(timezone_id="Asia/Seoul").new_page()
+    page.goto(f"/events/{slug}")
+    expect(page.locator(".event-page .when")).to_contain_text("(Seoul, UTC+9)")
+    expect(page.locator("[data-local-time-note]")).to_be_hidden()
+
+
 def test_pages_run_without_console_errors_or_csp_violations(live_server, page: Page, browser_errors) -> None:
     slug = live_server.run(lambda: factories.EventFactory(name="Kick-off").slug)
     email = live_server.run(_organizer_email)
