@@ -35,6 +35,11 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "eventsys@localhost")
+    # Test-only switches for the concurrency control tests: never change them in a deployment.
+    # LOCKING_ENABLED = False turns off eventsys.common.locking.lock_event; only then,
+    # RACE_WINDOW_SECONDS makes registration services pause between counting seats and writing.
+    LOCKING_ENABLED = True
+    RACE_WINDOW_SECONDS = 0.0
 
 
 class DevelopmentConfig(Config):

@@ -8,8 +8,20 @@ import factory
 from werkzeug.security import generate_password_hash
 
 from eventsys.accounts.models import EventRole, Role, User
-from eventsys.events.models import Event, EventFormat, EventKind, EventStatus, Organization, OrganizationKind, Person
+from eventsys.common.tokens import new_token
+from eventsys.events.models import (
+    Category,
+    Event,
+    EventFormat,
+    EventKind,
+    EventStatus,
+    Organization,
+    OrganizationKind,
+    Person,
+)
 from eventsys.extensions import db
+from eventsys.invitations.models import Invitation, InvitationState
+from eventsys.registration.models import CategoryQuota, Mode, Registration, RegistrationStatus
 
 TEST_PASSWORD = "correct horse battery staple"
 _HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")
@@ -76,6 +88,48 @@ class EventRoleFactory(Base):
     user = factory.SubFactory(UserFactory)
     event = factory.SubFactory(EventFactory)
     role = Role.ORGANIZER
+
+
+class InvitationFactory(Base):
+    class Meta:
+        model = Invitation
+
+    event = factory.SubFactory(EventFactory)
+    person = factory.SubFactory(PersonFactory)
+    category = Category.MEMBER_CITY
+    language = "en"
+    token = factory.LazyFunction(new_token)
+    state = InvitationState.SENT
+
+
+class RegistrationFactory(Base):
+    """A confirmed in-person registration; pass status/mode/waitlisted_at for other states."""
+
+    class Meta:
+        model = Registration
+
+    event = factory.SubFactory(EventFactory)
+    person = factory.SubFactory(PersonFactory)
+    mode = Mode.IN_PERSON
+    status = RegistrationStatus.CONFIRMED
+    category = None
+    consent_at = factory.LazyFunction(lambda: datetime.now(UTC))
+    confirmed_at = factory.LazyFunction(lambda: datetime.now(UTC))
+    language = "en"
+    manage_token = factory.LazyFunction(new_token)
+    join_token = factory.LazyAttribute(lambda o: new_token() if o.mode is Mode.ONLINE else None)
+
+
+class CategoryQuotaFactory(Base):
+    class Meta:
+        model = CategoryQuota
+
+    class Params:
+        event = factory.SubFactory(EventFactory)
+
+    event_id = factory.SelfAttribute("event.id")
+    category = Category.EMBASSY
+    seats = 20
 
 
 def organizer_of(event: Event) -> User:
