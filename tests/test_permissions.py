@@ -23,6 +23,7 @@ LOGIN = "login"
 SITE_ADMIN = "site_admin"
 ORGANIZER = "event:organizer"
 DOOR = "event:door"
+PERSONAL = "personal_link"
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,42 @@ ROUTES: dict[str, Route] = {
     "accounts.team_remove": Route(ORGANIZER, "/manage/events/{slug}/team/{user_id}/remove", ("POST",)),
     "accounts.users": Route(SITE_ADMIN, "/admin/users"),
     "accounts.user_new": Route(SITE_ADMIN, "/admin/users/new", ("GET", "POST")),
+    "invitations.index": Route(ORGANIZER, "/manage/events/{slug}/invitations"),
+    "invitations.bulk_status": Route(ORGANIZER, "/manage/events/{slug}/invitations/bulk-status"),
+    "invitations.new": Route(ORGANIZER, "/manage/events/{slug}/invitations/new", ("GET", "POST")),
+    "invitations.import_upload": Route(ORGANIZER, "/manage/events/{slug}/invitations/import", ("GET", "POST")),
+    "invitations.import_confirm": Route(
+        ORGANIZER, "/manage/events/{slug}/invitations/import/confirm", ("POST",), ("payload",)
+    ),
+    "invitations.send": Route(ORGANIZER, "/manage/events/{slug}/invitations/{invitation_id}/send", ("POST",)),
+    "invitations.send_all": Route(ORGANIZER, "/manage/events/{slug}/invitations/send-all", ("POST",)),
+    "invitations.remind": Route(ORGANIZER, "/manage/events/{slug}/invitations/remind", ("POST",)),
+    "invitations.respond": Route(PERSONAL, "/i/{invitation_token}"),
+    "invitations.decline": Route(PERSONAL, "/i/{invitation_token}/decline", ("POST",)),
+    # Registration: the public form, attendees' personal links, the organizer's list.
+    "registration.privacy": Route(PUBLIC, "/privacy"),
+    "registration.register": Route(PUBLIC, "/events/{slug}/register", ("GET", "POST")),
+    "registration.register_invited": Route(PERSONAL, "/i/{invitation_token}/register", ("GET", "POST")),
+    "registration.registered": Route(PERSONAL, "/r/{manage_token}/registered"),
+    "registration.manage": Route(PERSONAL, "/r/{manage_token}"),
+    "registration.switch_mode": Route(PERSONAL, "/r/{manage_token}/mode", ("POST",), ("mode", "when_full")),
+    "registration.details": Route(PERSONAL, "/r/{manage_token}/details", ("GET", "POST")),
+    "registration.cancel": Route(PERSONAL, "/r/{manage_token}/cancel", ("GET", "POST")),
+    "registration.answer_offer": Route(PERSONAL, "/r/{manage_token}/offer", ("POST",), ("decision",)),
+    "registration.calendar": Route(PERSONAL, "/r/{manage_token}/calendar.ics"),
+    # Redirects (302) to the event's platform.
+    "registration.join": Route(PERSONAL, "/join/{join_token}"),
+    "registration.organizer_list": Route(ORGANIZER, "/manage/events/{slug}/registrations"),
+    "registration.organizer_export": Route(ORGANIZER, "/manage/events/{slug}/registrations.csv"),
+    "registration.organizer_action": Route(
+        ORGANIZER, "/manage/events/{slug}/registrations/{registration_id}/action", ("POST",), ("action", "next")
+    ),
+    "registration.organizer_settings": Route(
+        ORGANIZER, "/manage/events/{slug}/registrations/settings", ("GET", "POST")
+    ),
 }
 
-RESTRICTED = {name: route for name, route in ROUTES.items() if route.access != PUBLIC}
+RESTRICTED = {name: route for name, route in ROUTES.items() if route.access not in (PUBLIC, PERSONAL)}
 
 
 def test_every_route_is_in_the_table(app) -> None:
@@ -85,18 +119,32 @@ def world(app):
     other_event = factories.EventFactory()
     other_organizer = factories.organizer_of(other_event)
     admin = factories.UserFactory(is_site_admin=True)
+    # Declined: the hostile-input pass may post to every invitation route without a bulk send starting.
+    invitation = factories.InvitationFactory(event=event, state=factories.InvitationState.DECLINED)
+    # Online and confirmed, so its manage and join links both work.
+    registration = factories.RegistrationFactory(event=event, mode=factories.Mode.ONLINE)
     return {
+        "registration": registration,
         "event": event,
         "organizer": organizer,
         "door": door,
         "other_organizer": other_organizer,
         "admin": admin,
         "no_role": factories.UserFactory(),
+        "invitation": invitation,
     }
 
 
 def _url(route: Route, world: dict) -> str:
-    return route.url.format(slug=world["event"].slug, user_id=world["organizer"].id)
+    return route.url.format(
+        slug=world["event"].slug,
+        user_id=world["organizer"].id,
+        invitation_id=world["invitation"].id,
+        invitation_token=world["invitation"].token,
+        manage_token=world["registration"].manage_token,
+        join_token=world["registration"].join_token,
+        registration_id=world["registration"].id,
+    )
 
 
 def _request(browser: Browser, method: str, url: str):
@@ -157,6 +205,21 @@ def test_organizers_and_site_admins_get_in(endpoint: str, who: str, browser: Bro
             assert browser.client.get(_url(route, world)).status_code == 200, (endpoint, who)
 
 
+@pytest.mark.parametrize("endpoint", sorted(n for n, r in ROUTES.items() if r.access == PERSONAL))
+def test_personal_links_need_no_account_and_a_wrong_token_is_404(endpoint: str, browser: Browser, world) -> None:
+    route = ROUTES[endpoint]
+    good = _url(route, world)
+    tokens = [world["invitation"].token, world["registration"].manage_token, world["registration"].join_token]
+    token = next(t for t in tokens if t in good)
+    wrong = good.replace(token, "x" * len(token))
+    for method in route.methods:
+        if method == "GET":
+            expected = 302 if endpoint == "registration.join" else 200
+            assert browser.client.get(good).status_code == expected, endpoint
+        assert _request(browser, method, wrong).status_code == 404, (endpoint, method)
+        assert _request(browser, method, good.replace(token, "short")).status_code == 404
+
+
 def test_unknown_event_is_404_for_an_organizer(browser: Browser, world) -> None:
     assert browser.login(world["organizer"].email).status_code == 302
     assert browser.client.get("/manage/events/no-such-event/").status_code == 404
@@ -165,7 +228,7 @@ def test_unknown_event_is_404_for_an_organizer(browser: Browser, world) -> None:
 # --- The second pass: hostile input to every POST route, as someone who may use it -------------------
 
 #: Who may use each POST route, for the hostile-input pass.
-POSTER = {PUBLIC: None, LOGIN: "organizer", ORGANIZER: "organizer", SITE_ADMIN: "admin"}
+POSTER = {PUBLIC: None, PERSONAL: None, LOGIN: "organizer", ORGANIZER: "organizer", SITE_ADMIN: "admin"}
 
 NAME_RE = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')
 
