@@ -35,6 +35,18 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "eventsys@localhost")
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "") == "1"  # SMTPS (port 465) instead of STARTTLS
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT") or "30")
+    # Where mail goes: "smtp" (the server above), "file" (.eml files in MAIL_FILE_DIR), "console" (stdout).
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+    MAIL_FILE_DIR = os.environ.get("MAIL_FILE_DIR", str(INSTANCE_DIR / "mail"))
+    # Links in emails (manage, join, calendar) are absolute URLs starting with this.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # Task queue (Huey): Redis when REDIS_URL is set, else SQLite in TASKS_SQLITE_PATH. TASKS_IMMEDIATE runs
+    # every task at once in the caller (tests) instead of on the worker.
+    TASKS_REDIS_URL = os.environ.get("REDIS_URL")
+    TASKS_SQLITE_PATH = os.environ.get("TASKS_SQLITE_PATH", str(INSTANCE_DIR / "huey.db"))
+    TASKS_IMMEDIATE = False
     # Test-only switches for the concurrency control tests: never change them in a deployment.
     # LOCKING_ENABLED = False turns off eventsys.common.locking.lock_event; only then,
     # RACE_WINDOW_SECONDS makes registration services pause between counting seats and writing.
@@ -48,6 +60,7 @@ class DevelopmentConfig(Config):
     DEBUG = False
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'eventsys.db'}")
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
 
 
 class TestingConfig(Config):
@@ -58,6 +71,9 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     SERVER_NAME = None
+    MAIL_BACKEND = "memory"  # eventsys.common.mail.outbox; the smtp_server fixture switches to a real server
+    BASE_URL = "http://127.0.0.1:5000"
+    TASKS_IMMEDIATE = True
 
 
 class ProductionConfig(Config):

@@ -45,6 +45,7 @@ def create_app(config_name_or_object: str | type | object = "development", **ove
     register_errorhandlers(app)
     register_commands(app)
     register_request_hooks(app)
+    register_tasks(app)
     return app
 
 
@@ -110,6 +111,14 @@ def register_errorhandlers(app: Flask) -> None:
     from eventsys.common.errors import register_error_handlers
 
     register_error_handlers(app)
+
+
+def register_tasks(app: Flask) -> None:
+    """Point the task queue at its storage (or run tasks eagerly) and import every module that defines tasks."""
+    from eventsys.common.tasks import configure_tasks
+
+    configure_tasks(app)
+    import eventsys.registration.tasks  # noqa: F401  (registration emails, reminders, offer expiry)
 
 
 def register_commands(app: Flask) -> None:

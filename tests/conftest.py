@@ -179,6 +179,47 @@ def admin_client(browser: Browser, app: Flask) -> Browser:
     return browser
 
 
+@pytest.fixture
+def mail_outbox(app: Flask) -> Iterator[list]:
+    """Messages sent with the test configuration's in-memory mail backend, emptied for this test."""
+    from eventsys.common.mail import outbox
+
+    outbox.clear()
+    yield outbox
+    outbox.clear()
+
+
+@pytest.fixture
+def smtp_controller():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port; ``.messages`` is what it received.
+
+    It refuses recipients whose address contains "bounce" with 550 and defers those containing "defer" (451).
+    """
+    from tests.common.smtp_server import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server(app: Flask, smtp_controller):
+    """The app sends its mail through SMTP to ``smtp_controller``."""
+    app.config.update(
+        MAIL_BACKEND="smtp",
+        MAIL_SERVER=smtp_controller.host,
+        MAIL_PORT=smtp_controller.port,
+        MAIL_USE_TLS=False,
+        MAIL_USE_SSL=False,
+        MAIL_USERNAME=None,
+        MAIL_TIMEOUT=5,
+    )
+    return smtp_controller
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests under tests/browser are browser tests."""
     for item in items:

@@ -1,13 +1,15 @@
 """The task queue (Huey): bulk mail, reminders and PDFs run here, never inside a web request.
 
-Storage is SQLite in ``instance/huey.db`` by default and Redis when ``REDIS_URL`` is set. The worker is
-``huey_consumer eventsys.worker.huey`` (``make run`` starts it beside the web server). Tests run tasks
-eagerly (``TASKS_IMMEDIATE``).
+Storage is Redis when ``REDIS_URL`` is set, else SQLite in ``instance/huey.db`` (``TASKS_SQLITE_PATH``).
+``configure_tasks(app)``, called by ``create_app``, points the queue at it. The worker is
+``huey_consumer eventsys.worker.huey`` (``make run`` starts it beside the web server); it also runs the
+periodic jobs. Tests run tasks eagerly (``TASKS_IMMEDIATE``), or start a real consumer.
 
-Every task runs in a fresh application context, so it gets its own database session.
+Every task runs in a fresh application context, so it gets its own database session (and commits it).
 Services never enqueue directly: they call ``after_commit(task, ...)``, and the task is enqueued only
 once the current transaction has committed, so a worker never reads rows that were rolled back or not
-yet visible.
+yet visible. A rollback drops what was queued in it; a SAVEPOINT (``begin_nested``) that is released
+keeps its tasks waiting for the outer commit, and one that is rolled back drops only its own.
 """
 
 from __future__ import annotations
@@ -15,48 +17,67 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from flask import current_app, has_app_context
-from huey import RedisHuey, SqliteHuey
-from huey.api import Huey
+from flask import Flask, current_app, has_app_context
+from huey import Huey
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from eventsys.extensions import db
 
-INSTANCE_DIR = str(Path(__file__).resolve().parents[2] / "instance")
+# Until ``configure_tasks`` runs, tasks go nowhere durable: nothing may be enqueued at import time.
+huey: Huey = Huey("eventsys", utc=True, storage_class=MemoryStorage)
+
+_worker_app: Flask | None = None
 
 
-def _make_huey() -> Huey:
-    redis_url = os.environ.get("REDIS_URL")
+def configure_tasks(app: Flask) -> None:
+    """Point the queue at the app's storage (Redis, else SQLite), or run tasks eagerly (TASKS_IMMEDIATE)."""
+    immediate = bool(app.config.get("TASKS_IMMEDIATE"))
+    redis_url = app.config.get("TASKS_REDIS_URL")
     if redis_url:
-        return RedisHuey("eventsys", url=redis_url, utc=True)
-    os.makedirs(INSTANCE_DIR, exist_ok=True)
-    return SqliteHuey("eventsys", filename=os.path.join(INSTANCE_DIR, "huey.db"), utc=True)
+        storage_class: type = RedisStorage
+        storage_kwargs: dict[str, Any] = {"url": redis_url}
+    else:
+        path = app.config.get("TASKS_SQLITE_PATH") or os.path.join(app.instance_path, "huey.db")
+        storage_class, storage_kwargs = SqliteStorage, {"filename": str(path)}
+    if immediate:
+        # In-memory storage for results and schedules; each task runs in the caller as it is enqueued.
+        storage_class, storage_kwargs = MemoryStorage, {}
+    else:
+        if storage_class is SqliteStorage:
+            os.makedirs(os.path.dirname(os.path.abspath(storage_kwargs["filename"])), exist_ok=True)
+    if huey.immediate != immediate or huey.storage_class is not storage_class or huey.storage_kwargs != storage_kwargs:
+        huey.storage_class = storage_class
+        huey.storage_kwargs = storage_kwargs
+        huey._immediate = immediate  # the setter would rebuild the storage once more
+        huey.storage = huey.create_storage()
 
 
-huey: Huey = _make_huey()
+def set_worker_app(app: Flask) -> None:
+    """The app tasks run in when no app context is active (the worker process)."""
+    global _worker_app
+    _worker_app = app
 
-_worker_app = None
 
-
-def _app_for_task():  # type: ignore[no-untyped-def]
-    """The app a task runs in: the caller's (eager mode), or one built once per worker process."""
+def _app_for_task() -> Flask:
+    """The app a task runs in: the caller's (eager mode), or the worker's."""
     global _worker_app
     if has_app_context():
         return current_app._get_current_object()  # type: ignore[attr-defined]
     if _worker_app is None:
         from eventsys import create_app
 
-        _worker_app = create_app(os.environ.get("EVENTSYS_CONFIG", "production"))
+        _worker_app = create_app(os.environ.get("EVENTSYS_CONFIG", "production"), TASKS_IMMEDIATE=False)
     return _worker_app
 
 
 def _in_app_context(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
+        # A new app context gets its own scoped session (Flask-SQLAlchemy scopes sessions by app context).
         with _app_for_task().app_context():
             try:
                 return fn(*args, **kwargs)
@@ -81,22 +102,57 @@ _PENDING = "eventsys_after_commit"
 
 def after_commit(task: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Enqueue ``task(*args, **kwargs)`` once the current transaction commits; drop it on rollback."""
-    db.session.info.setdefault(_PENDING, []).append((task, args, kwargs))
+    session = db.session()
+    owner = session.get_nested_transaction()  # None: the outermost transaction
+    session.info.setdefault(_PENDING, []).append((owner, task, args, kwargs))
+
+
+def pending_tasks(session: Session | None = None) -> list[tuple[Callable[..., Any], tuple, dict]]:
+    """What is waiting for the commit of ``session`` (default: the current one); for tests and debugging."""
+    session = session or db.session()
+    return [(task, args, kwargs) for _owner, task, args, kwargs in session.info.get(_PENDING, [])]
+
+
+def _nearest_savepoint(transaction: SessionTransaction | None) -> SessionTransaction | None:
+    while transaction is not None and not transaction.nested:
+        transaction = transaction.parent
+    return transaction
+
+
+def _inside(owner: SessionTransaction | None, transaction: SessionTransaction) -> bool:
+    while owner is not None:
+        if owner is transaction:
+            return True
+        owner = owner.parent
+    return False
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
+    savepoint = session.get_nested_transaction()
+    if savepoint is not None:  # a released SAVEPOINT: its tasks now wait for the enclosing transaction
+        parent = _nearest_savepoint(savepoint.parent)
+        session.info[_PENDING] = [
+            (parent if owner is savepoint else owner, task, args, kwargs)
+            for owner, task, args, kwargs in session.info.get(_PENDING, [])
+        ]
+        return
     pending = session.info.pop(_PENDING, [])
-    for task, args, kwargs in pending:
+    for _owner, task, args, kwargs in pending:
         task(*args, **kwargs)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    savepoint = session.get_nested_transaction()
+    if savepoint is None:
+        session.info.pop(_PENDING, None)
+        return
+    session.info[_PENDING] = [item for item in session.info.get(_PENDING, []) if not _inside(item[0], savepoint)]
 
 
-def configure_tasks(app: Any) -> None:
-    """Run tasks eagerly when the app asks for it (tests)."""
-    if app.config.get("TASKS_IMMEDIATE"):
-        huey.immediate = True
+@event.listens_for(Session, "after_transaction_end")
+def _drop_unfinished(session: Session, transaction: SessionTransaction) -> None:
+    """A session closed without commit (e.g. removed at the end of a request) enqueues nothing."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
