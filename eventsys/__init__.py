@@ -100,11 +100,13 @@ def register_blueprints(app: Flask) -> None:
     from eventsys.accounts import views as accounts_views
     from eventsys.events import views as events_views
     from eventsys.invitations import views as invitations_views
+    from eventsys.registration import views as registration_views
 
     app.register_blueprint(site.bp)
     app.register_blueprint(events_views.bp)
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(invitations_views.bp)
+    app.register_blueprint(registration_views.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

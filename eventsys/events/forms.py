@@ -70,6 +70,17 @@ class EventForm(FlaskForm):
         validators=[Optional()],
     )
     invitation_only = BooleanField(_l("By invitation only"))
+    moderation = BooleanField(_l("Registrations wait for an organizer's approval"))
+    online_capacity = IntegerField(
+        _l("Online places"),
+        description=_l("Leave empty for no limit."),
+        validators=[Optional(), NumberRange(min=0, max=1_000_000)],
+    )
+    offer_hours = IntegerField(
+        _l("Hours to confirm a seat offered from the waiting list"),
+        default=48,
+        validators=[Optional(), NumberRange(min=1, max=24 * 60)],
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

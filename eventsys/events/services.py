@@ -38,6 +38,12 @@ class EventData:
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     invitation_only: bool = False
+    #: Registrations wait for an organizer's approval.
+    moderation: bool = False
+    #: Online places; None means no limit.
+    online_capacity: int | None = None
+    #: Hours a person offered a seat from the waiting list has to confirm it.
+    offer_hours: int = 48
 
 
 def may_create_events(user: User) -> bool:
@@ -72,6 +78,10 @@ def _validate(data: EventData, event: Event | None) -> None:
         )
     if data.capacity is not None and data.capacity < 0:
         raise DomainError(_("Capacity cannot be negative."), code="capacity_negative", field="capacity")
+    if data.online_capacity is not None and data.online_capacity < 0:
+        raise DomainError(_("Capacity cannot be negative."), code="capacity_negative", field="online_capacity")
+    if data.offer_hours < 1:
+        raise DomainError(_("Give at least one hour to confirm a seat."), code="offer_hours", field="offer_hours")
 
 
 def _apply(event: Event, data: EventData) -> None:

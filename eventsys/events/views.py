@@ -85,6 +85,9 @@ def _form_to_data(form: EventForm) -> services.EventData | None:
         online_url=form.online_url.data,
         capacity=form.capacity.data,
         invitation_only=form.invitation_only.data,
+        moderation=form.moderation.data,
+        online_capacity=form.online_capacity.data,
+        offer_hours=form.offer_hours.data or 48,
         **times,
     )
 
