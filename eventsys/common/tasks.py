@@ -103,6 +103,8 @@ _PENDING = "eventsys_after_commit"
 def after_commit(task: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Enqueue ``task(*args, **kwargs)`` once the current transaction commits; drop it on rollback."""
     session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any query still drops the task
     owner = session.get_nested_transaction()  # None: the outermost transaction
     session.info.setdefault(_PENDING, []).append((owner, task, args, kwargs))
 
