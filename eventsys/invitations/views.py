@@ -160,7 +160,10 @@ def import_upload(event: Event) -> str | tuple[str, int]:
         status = 400 if form.is_submitted() else 200
         return render_template("invitations/import.html", event=event, form=form), status
     upload = form.file.data
-    raw = upload.stream.read(MAX_UPLOAD_BYTES + 1)
+    try:
+        raw = upload.stream.read(MAX_UPLOAD_BYTES + 1)
+    finally:
+        upload.close()
     try:
         parsed = parse_invitation_csv(raw)
     except ImportFileError as error:
