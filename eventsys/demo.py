@@ -183,7 +183,30 @@ def load_demo(password: str | None = None) -> dict[str, str]:
     for event in (kickoff, assembly):
         accounts.grant_role(None, event, organizer, Role.ORGANIZER)
     accounts.grant_role(None, kickoff, door, Role.DOOR)
+    _invite_ambassadors(kickoff)
     return {user.email: password for user in (organizer, door, admin)}
+
+
+#: Embassies whose invitations go out in Spanish; the others in English.
+SPANISH_SPEAKING = {"Dominican Republic", "Ecuador", "Mexico", "Peru"}
+
+
+def _invite_ambassadors(kickoff: Event) -> None:
+    """Invitations (not yet sent) for the ten ambassadors named in the press release, category embassy."""
+    from eventsys.events.models import Category
+    from eventsys.invitations.services import InviteeData, add_invitation
+
+    for country, _code in EMBASSIES:
+        data = InviteeData(
+            name=ambassador_name(country),
+            email=ambassador_email(country),
+            category=Category.EMBASSY,
+            organization=embassy_name(country),
+            title=ambassador_title(country),
+            language="es" if country in SPANISH_SPEAKING else "en",
+            skip_moderation=True,
+        )
+        add_invitation(kickoff, data, None)
 
 
 def _credentials_path() -> Path:
