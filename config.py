@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = BASE_DIR / "instance"
+INSTANCE_DIR = Path(os.environ.get("EVENTSYS_INSTANCE_PATH") or BASE_DIR / "instance")
 
 
 class Config:
@@ -23,8 +23,14 @@ class Config:
     # so several app servers share one count.
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # If Redis stops answering, keep counting in memory rather than failing every login with a 500.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "5 per minute;20 per hour"
     LOGIN_LIMIT_PER_ADDRESS = "20 per minute;100 per hour"
+    # How many reverse proxies (nginx, Caddy) stand in front of the app. Their X-Forwarded-For and
+    # X-Forwarded-Proto are believed, so throttling counts per real client rather than per proxy.
+    # 0 (the default) believes no such header: a client could forge it.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES") or "0")
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

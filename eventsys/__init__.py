@@ -37,7 +37,8 @@ def create_app(config_name_or_object: str | type | object = "development", **ove
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
-        instance_path=str(ROOT / "instance"),
+        # instance/: the SQLite database and the demo logins; EVENTSYS_INSTANCE_PATH moves it (tests, packages).
+        instance_path=os.environ.get("EVENTSYS_INSTANCE_PATH") or str(ROOT / "instance"),
     )
     load_config(app, config_name_or_object, overrides)
     register_extensions(app)
@@ -135,6 +136,12 @@ def register_commands(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from eventsys.common import timefmt
     from eventsys.common.db import utcnow
+
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:  # the client's address and scheme come from the trusted reverse proxies
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

@@ -231,6 +231,8 @@ def load_command() -> None:
         click.echo("The demo data is already loaded.")
         if path.exists():
             _print_logins(dict(line.split(" ", 1) for line in path.read_text().splitlines() if " " in line))
+        else:
+            click.echo(f"The demo logins are not saved in {path} (it was removed, or the data was loaded elsewhere).")
         return
     logins = load_demo()
     db.session.commit()

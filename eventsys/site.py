@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, has_request_context, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from eventsys.common.access import public
@@ -36,13 +36,26 @@ def set_language() -> Response:
         abort(400)
     session["language"] = code
     target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not is_local_path(target):
         target = url_for("events.index")
     return redirect(target)
 
 
+def is_local_path(target: str | None) -> bool:
+    """Whether ``target`` is a path on this site, safe to redirect to.
+
+    Refuses other hosts ("//host", "/\\host", "https://host") and any control character or space:
+    browsers drop tabs and newlines inside URLs, so "/<tab>/host" would take the user to "//host".
+    """
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    return not any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in target)
+
+
 def select_locale() -> str | None:
-    """The switcher's choice first, then the browser's Accept-Language."""
+    """The switcher's choice first, then the browser's Accept-Language; the default outside requests (CLI)."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     chosen = session.get("language")
     if chosen in languages:

@@ -13,7 +13,9 @@ from eventsys.common.forms import NoControlCharacters, strip_filter
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)], filters=[strip_filter])
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(), Length(max=254), NoControlCharacters()], filters=[strip_filter]
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
 
 
@@ -26,7 +28,14 @@ class UserForm(FlaskForm):
         validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)],
         filters=[strip_filter],
     )
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=1000)])
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            DataRequired(),
+            Length(min=10, message=_l("Use at least %(n)d characters for the password.", n=10)),
+            Length(max=1000),
+        ],
+    )
     is_site_admin = BooleanField(_l("Site admin"))
 
 

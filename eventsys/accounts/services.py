@@ -58,6 +58,8 @@ def set_password(user: User, password: str) -> None:
 
 
 def get_user_by_email(email: str) -> User | None:
+    if "\x00" in email:  # no account has one, and PostgreSQL refuses NUL in a query parameter
+        return None
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 

@@ -17,6 +17,7 @@ from eventsys.common.errors import DomainError
 from eventsys.common.forms import ActionForm, attach_domain_error
 from eventsys.events.models import Event
 from eventsys.extensions import db, limiter
+from eventsys.site import is_local_path
 
 bp = Blueprint("accounts", __name__)
 
@@ -30,13 +31,14 @@ def _address_key() -> str:
 
 
 def _login_failed(response: Response) -> bool:
-    """Only failed attempts count towards the limits: a successful login redirects."""
-    return response.status_code != 302
+    """Only failed attempts count towards the limits: a successful login redirects, and an attempt
+    refused by the limits (429) checked no password, so it must not extend a lock-out."""
+    return response.status_code not in (302, 429)
 
 
 def _safe_next(target: str | None) -> str:
     """Follow ``next`` only to a path on this site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if is_local_path(target):
         return target
     return url_for("events.manage_list")
 
