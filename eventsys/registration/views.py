@@ -9,7 +9,7 @@ outcome. Attendees have no account: their personal links (``/r/<manage token>``,
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -478,7 +478,12 @@ def organizer_settings(event: Event) -> str | Response | tuple[str, int]:
             db.session.commit()
             flash(_("Registration settings saved."), "success")
             if promoted:
-                flash(_("%(count)d people on the waiting list were offered a seat.", count=promoted), "success")
+                message = ngettext(
+                    "%(num)d person on the waiting list was offered a seat.",
+                    "%(num)d people on the waiting list were offered a seat.",
+                    promoted,
+                )
+                flash(message, "success")
             return redirect(url_for("registration.organizer_list", slug=event.slug))
     status = 400 if form.is_submitted() else 200
     return render_template("registration/settings.html", event=event, form=form, categories=list(Category)), status
