@@ -47,7 +47,12 @@ def run_bulk_send(bulk_id: int, invitation_ids: list[int]) -> None:
             error_text = services.deliver_invitation(invitation, kind, connection)
             services.record_bulk_progress(bulk, invitation, error_text)
             db.session.commit()
+    except Exception:
+        db.session.rollback()  # record the end of the send below, then let the worker log the error
+        raise
     finally:
         connection.close()
-        bulk.finished_at = utcnow()
-        db.session.commit()
+        bulk = db.session.get(BulkSend, bulk_id)
+        if bulk is not None:
+            bulk.finished_at = utcnow()
+            db.session.commit()
