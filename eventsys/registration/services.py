@@ -288,11 +288,14 @@ def _validate_data(data: RegistrantData) -> None:
         raise DomainError(_("Choose English, Korean or Spanish."), code="language_invalid", field="language")
 
 
-def _find_or_create(model: type, where: sa.ColumnElement[bool], make: Callable[[], object]) -> object:
+def _find_or_create(
+    model: type, where: sa.ColumnElement[bool], make: Callable[[], object], *, known_missing: bool = False
+) -> object:
     """The row matching ``where``, or a new one from ``make()``; a concurrent insert of the same row is absorbed."""
-    row = db.session.scalar(sa.select(model).where(where))
-    if row is not None:
-        return row
+    if not known_missing:
+        row = db.session.scalar(sa.select(model).where(where))
+        if row is not None:
+            return row
     try:
         with db.session.begin_nested():
             row = make()
@@ -313,19 +316,25 @@ def _organization(name: str | None) -> Organization | None:
     )
 
 
-def _person_for(data: RegistrantData) -> Person:
+def _person_for(data: RegistrantData, *, known_missing: bool = False) -> Person:
     """One Person per email: the existing one (blank fields filled in) or a new one."""
     email = _normalize_email(data.email)
+    if not known_missing:
+        existing = db.session.scalar(sa.select(Person).where(Person.email == email))
+        if existing is not None:
+            _fill_blanks(existing, data)
+            return existing
+    organization = _organization(data.organization)
 
     def make() -> Person:
         return Person(
             name=_clean(data.name, 200) or email,
             email=email,
             title=_clean(data.title, 300),
-            organization=_organization(data.organization),
+            organization=organization,
         )
 
-    person: Person = _find_or_create(Person, Person.email == email, make)  # type: ignore[assignment]
+    person: Person = _find_or_create(Person, Person.email == email, make, known_missing=True)  # type: ignore[assignment]
     _fill_blanks(person, data)
     return person
 
@@ -534,8 +543,8 @@ def register_attendee(
         registration.dietary_needs = registration.accessibility_needs = None
 
     # Decided: now write the person (merged by email) and the registration.
-    if person is None:
-        person = _person_for(data)
+    if person is None:  # looked up under the lock just above
+        person = _person_for(data, known_missing=True)
     else:
         _fill_blanks(person, data)
     registration.person = person
