@@ -14,6 +14,11 @@ run: system-run $(VENV)/.installed translations
 	$(FLASK) demo load
 	@echo ""
 	@echo "Serving eventsys on http://$(HOST):$(PORT)/  (log in at http://$(HOST):$(PORT)/login; Ctrl-C stops)"
+	@echo "The task worker (mail, reminders) runs beside it; development mail is written to instance/mail/."
+	@# The worker runs in the background and is stopped with the web server (Ctrl-C, or if the server exits).
+	@EVENTSYS_CONFIG=$${EVENTSYS_CONFIG:-development} $(BIN)/huey_consumer eventsys.worker.huey -w 2 -k thread -S & \
+	worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## test: the whole suite (SQLite; set TEST_DATABASE_URL for PostgreSQL), browser tests included
