@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
@@ -37,12 +37,21 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def make_app(database_url: str, **overrides: object) -> Flask:
-    return create_app(
+    app = create_app(
         "testing",
         SQLALCHEMY_DATABASE_URI=database_url,
         PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
         **overrides,
     )
+    # Each request starts with an empty ``g``, as in production where every request has its own app
+    # context. Tests keep one app context open, and without this Flask-Login's user, Flask-WTF's token
+    # and Flask-Babel's locale would leak from one request (and one client) to the next.
+    request_started.connect(_clear_request_globals, app)
+    return app
+
+
+def _clear_request_globals(sender: Flask, **_extra: object) -> None:
+    g.__dict__.clear()
 
 
 @pytest.fixture(scope="session")

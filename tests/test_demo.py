@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, g, request_started
+from flask import Flask
 
 from eventsys.demo import GA_SLUG, KICKOFF_SLUG, load_demo
 from eventsys.events.models import Event, EventFormat, EventStatus, Organization, OrganizationKind, Person
@@ -35,18 +34,6 @@ AMBASSADOR_COUNTRIES = {
     "United Arab Emirates": "AE",
     "Vietnam": "VN",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_request_globals() -> Iterator[None]:
-    """A fresh ``g`` per request, as on a real server (the ``app`` fixture keeps one app context)."""
-
-    def clear(sender: Flask, **_extra: object) -> None:
-        g.__dict__.clear()
-
-    request_started.connect(clear)
-    yield
-    request_started.disconnect(clear)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -27,7 +26,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
-from flask import Flask, g, request_started
+from flask import Flask
 from flask.testing import FlaskClient
 from wtforms.i18n import messages_path
 
@@ -76,16 +75,6 @@ def _compiled_catalogs() -> None:
             os.replace(tmp, mo)
         except OSError as error:
             pytest.fail(f"cannot write {mo} ({error}); run `make translations` to compile the catalogs")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_request_globals(app: Flask) -> Iterator[None]:
-    def clear(sender: Flask, **_extra: object) -> None:
-        g.__dict__.clear()
-
-    request_started.connect(clear, app)
-    yield
-    request_started.disconnect(clear, app)
 
 
 def page(client: FlaskClient, url: str, lang: str | None = None) -> str:

@@ -6,29 +6,15 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask, g, request_started
+from flask import Flask
 
 from eventsys import ROOT, create_app
 from eventsys.extensions import db
 from tests import factories
 from tests.conftest import Browser, make_app
-
-
-@pytest.fixture(autouse=True)
-def _fresh_request_globals() -> Iterator[None]:
-    """A fresh ``g`` per request, as on a real server (the ``app`` fixture keeps one app context)."""
-
-    def clear(sender: Flask, **_extra: object) -> None:
-        g.__dict__.clear()
-
-    request_started.connect(clear)
-    yield
-    request_started.disconnect(clear)
-
 
 # --- Health check -------------------------------------------------------------------------------------
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, g, request_started
+from flask import Flask
 
 from eventsys.accounts.models import EventRole, Role, User
 from eventsys.demo import GA_SLUG, KICKOFF_SLUG
@@ -17,18 +16,6 @@ from eventsys.events.models import Event
 from eventsys.extensions import db
 from tests import factories
 from tests.conftest import Browser, make_app
-
-
-@pytest.fixture(autouse=True)
-def _fresh_request_globals() -> Iterator[None]:
-    """A fresh ``g`` per request, as on a real server (the ``app`` fixture keeps one app context)."""
-
-    def clear(sender: Flask, **_extra: object) -> None:
-        g.__dict__.clear()
-
-    request_started.connect(clear)
-    yield
-    request_started.disconnect(clear)
 
 
 def _user(email: str) -> User | None:

@@ -14,7 +14,7 @@ import types
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask, g, request_started
+from flask import Flask
 from flask.testing import FlaskClient
 
 from eventsys import ROOT
@@ -25,16 +25,6 @@ from tests.conftest import TEST_PASSWORD, Browser, make_app
 
 LOCKED_OUT = "Too many failed attempts"
 WRONG = "Wrong email or password."
-
-
-@pytest.fixture(autouse=True)
-def _fresh_request_globals() -> Iterator[None]:
-    def clear(sender: Flask, **_extra: object) -> None:
-        g.__dict__.clear()
-
-    request_started.connect(clear)
-    yield
-    request_started.disconnect(clear)
 
 
 def _logged_in_user_id(client: FlaskClient) -> str | None:

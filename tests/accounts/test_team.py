@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import sqlalchemy as sa
-from flask import Flask, g, request_started
 
 from eventsys.accounts.models import EventRole, Role, User
 from eventsys.extensions import db
@@ -14,18 +10,6 @@ from tests import factories
 from tests.conftest import Browser
 
 LAST_ORGANIZER = "An event needs at least one organizer."
-
-
-@pytest.fixture(autouse=True)
-def _fresh_request_globals() -> Iterator[None]:
-    """A fresh ``g`` per request, as on a real server (the ``app`` fixture keeps one app context)."""
-
-    def clear(sender: Flask, **_extra: object) -> None:
-        g.__dict__.clear()
-
-    request_started.connect(clear)
-    yield
-    request_started.disconnect(clear)
 
 
 def _roles(event) -> dict[str, Role]:
