@@ -497,12 +497,13 @@ def _save_settings(event: Event, form: SettingsForm, quotas: dict[Category, int]
         event_services.EventData(
             **{
                 **current,
-                "online_capacity": form.online_capacity.data,
                 "moderation": form.moderation.data,
                 "offer_hours": form.offer_hours.data,
             }
         ),
     )
+    if form.online_capacity.data != event.online_capacity:
+        services.set_online_capacity(event, form.online_capacity.data)
     new_quotas = {category: getattr(form, quota_field_name(category)).data for category in Category}
     changed_quotas = {category: seats for category, seats in new_quotas.items() if seats != quotas.get(category)}
     capacity_changed = form.capacity.data != event.capacity

@@ -203,6 +203,18 @@ def test_settings_refuse_a_capacity_below_the_seats_held(organizer_client, app, 
     assert event.capacity == 5 and event.offer_hours == 48
 
 
+def test_settings_refuse_an_online_limit_below_the_places_taken(organizer_client, event, db) -> None:
+    for _ in range(2):
+        factories.RegistrationFactory(event=event, mode=Mode.ONLINE)
+    db.session.commit()  # the refused request rolls back its own transaction only
+    url = f"/manage/events/{event.slug}/registrations/settings"
+    response = organizer_client.post(url, _settings(online_capacity="1"))
+    assert response.status_code == 400
+    assert "2 people already hold online places" in text(response)
+    db.session.expire_all()
+    assert event.online_capacity is None
+
+
 def test_the_event_form_carries_the_registration_settings(organizer_client, event, db) -> None:
     html = organizer_client.client.get(f"/manage/events/{event.slug}/edit").get_data(as_text=True)
     assert 'name="moderation"' in html and 'name="online_capacity"' in html and 'name="offer_hours"' in html
