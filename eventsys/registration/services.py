@@ -296,6 +296,11 @@ def _find_or_create(
         row = db.session.scalar(sa.select(model).where(where))
         if row is not None:
             return row
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite runs one writer at a time (BEGIN IMMEDIATE): nobody can insert the same row meanwhile.
+        row = make()
+        db.session.add(row)
+        return row
     try:
         with db.session.begin_nested():
             row = make()
