@@ -121,7 +121,7 @@ def register_tasks(app: Flask) -> None:
     from eventsys.common.tasks import configure_tasks
 
     configure_tasks(app)
-    import eventsys.invitations.tasks  # noqa: F401  (invitation and reminder bulk sends)
+    import eventsys.invitations.tasks
     import eventsys.registration.tasks  # noqa: F401  (registration emails, reminders, offer expiry)
 
 
