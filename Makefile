@@ -10,7 +10,7 @@ PORT ?= 5000
 
 ## run: install everything, migrate, load the demo on first start, serve on http://127.0.0.1:5000
 run: system-run $(VENV)/.installed translations
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade heads
 	$(FLASK) demo load
 	@echo ""
 	@echo "Serving eventsys on http://$(HOST):$(PORT)/  (log in at http://$(HOST):$(PORT)/login; Ctrl-C stops)"

@@ -205,7 +205,7 @@ def p(values: list[float], q: float) -> float:
 def prepare_database(env: dict[str, str]) -> None:
     log("migrating (flask db upgrade)")
     subprocess.run(
-        [str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
+        [str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade", "heads"],
         env=env,
         cwd=ROOT,
         check=True,

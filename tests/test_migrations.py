@@ -43,7 +43,7 @@ def _diff(app) -> list:
 def test_migrations_match_the_models(empty_database_url: str) -> None:
     app = make_app(empty_database_url)
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         assert _diff(app) == []
         db.engine.dispose()
 
@@ -51,11 +51,11 @@ def test_migrations_match_the_models(empty_database_url: str) -> None:
 def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database_url: str) -> None:
     app = make_app(empty_database_url)
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         downgrade(revision="base")
         tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
         assert tables == set()
-        upgrade()
+        upgrade(revision="heads")
         tables = set(sa.inspect(db.engine).get_table_names())
         assert {"event", "person", "organization", "user_account", "event_role"} <= tables
         db.engine.dispose()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -120,7 +122,73 @@ def write_transaction() -> Iterator[None]:
         _sqlite_immediate.reset(token)
 
 
+# --- SQLite writers queue on a lock file ----------------------------------------------------------------
+# SQLite lets one writer in at a time; the others retry in its busy handler, which sleeps 1, 2, 5, 10 ... 100 ms
+# between tries, so a burst of writes waits far longer than the writes take (a long p99). Writers on a
+# database file therefore first take an exclusive flock on "<database>-writers": the kernel wakes the next
+# waiter the moment the lock is released. The flock is taken at BEGIN IMMEDIATE and released when the
+# transaction ends (commit, rollback, or the pool resetting or closing the connection); a process that dies
+# releases it too. Readers never touch it.
+
+_WRITER_FD = "eventsys_writer_fd"
+_WRITER_LOCKED = "eventsys_writer_locked"
+
+
+def _writer_lock_path(conn: sa.Connection) -> str | None:
+    database = conn.engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}-writers"
+
+
+def _acquire_writer_lock(conn: sa.Connection) -> None:
+    path = _writer_lock_path(conn)
+    if path is None:
+        return
+    info = conn.info
+    fd = info.get(_WRITER_FD)
+    if fd is None:
+        fd = info[_WRITER_FD] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    info[_WRITER_LOCKED] = True
+
+
+def _release_writer_lock(info: dict[Any, Any]) -> None:
+    if info.pop(_WRITER_LOCKED, False):
+        fcntl.flock(info[_WRITER_FD], fcntl.LOCK_UN)
+
+
 @sa.event.listens_for(sa.Engine, "begin")
 def _sqlite_on_begin(conn: sa.Connection) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    if not _writes_expected():
+        conn.exec_driver_sql("BEGIN")
+        return
+    _acquire_writer_lock(conn)
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        _release_writer_lock(conn.info)
+        raise
+
+
+@sa.event.listens_for(sa.Engine, "commit")
+@sa.event.listens_for(sa.Engine, "rollback")
+def _sqlite_on_transaction_end(conn: sa.Connection) -> None:
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writes_expected() else "BEGIN")
+        _release_writer_lock(conn.info)
+
+
+@sa.event.listens_for(sa.pool.Pool, "reset")
+def _sqlite_on_reset(_dbapi_connection: Any, record: Any, _state: Any = None) -> None:
+    _release_writer_lock(record.info)
+
+
+@sa.event.listens_for(sa.pool.Pool, "close")
+@sa.event.listens_for(sa.pool.Pool, "invalidate")
+def _sqlite_on_close(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+    _release_writer_lock(record.info)
+    fd = record.info.pop(_WRITER_FD, None)
+    if fd is not None:
+        os.close(fd)

@@ -159,10 +159,6 @@ def _registration_form(event: Event, invitation: Invitation | None) -> str | Res
     elif not form.is_submitted():
         form.language.data = _ui_language()
 
-    counts = services.seat_counts(event)
-    category = invitation.category if invitation is not None else None
-    full = in_person_full(counts, category)
-
     if form.validate_on_submit():
         email = person.email if person is not None else form.email.data
         mode = Mode(form.mode.data)
@@ -183,6 +179,9 @@ def _registration_form(event: Event, invitation: Invitation | None) -> str | Res
             db.session.commit()
             return redirect(url_for("registration.registered", token=token))
     status = 400 if form.is_submitted() else 200
+    # Seat availability is only shown, never decided, here: the service counts again under the event lock.
+    counts = services.seat_counts(event)
+    full = in_person_full(counts, invitation.category if invitation is not None else None)
     page = render_template(
         "registration/register.html", event=event, form=form, counts=counts, full=full, invitation=invitation
     )
