@@ -1,14 +1,18 @@
 """Imports every domain's models, so the metadata (and Alembic) sees all tables."""
 
 from eventsys.accounts.models import EventRole, User
+from eventsys.checkin.models import Badge, BadgeBatch, EventKey
 from eventsys.events.models import Event, Organization, Person
 from eventsys.invitations.models import BulkSend, Invitation
 from eventsys.registration.models import CategoryQuota, Registration
 
 __all__ = [
+    "Badge",
+    "BadgeBatch",
     "BulkSend",
     "CategoryQuota",
     "Event",
+    "EventKey",
     "EventRole",
     "Invitation",
     "Organization",

@@ -1,0 +1,1 @@
+"""Badges (signed QR codes, printable PDFs) and door check-in."""
