@@ -84,9 +84,16 @@ def _validate(data: EventData, event: Event | None) -> None:
         raise DomainError(_("Give at least one hour to confirm a seat."), code="offer_hours", field="offer_hours")
 
 
-def _apply(event: Event, data: EventData) -> None:
+#: Seats are set when an event is created; later they change only through the registration settings,
+#: where the registration services check them against seats already held and offer new ones to the
+#: waiting list.
+SEAT_FIELDS = ("capacity", "online_capacity")
+
+
+def _apply(event: Event, data: EventData, *, seats: bool) -> None:
     for field in EventData.__dataclass_fields__:
-        setattr(event, field, getattr(data, field))
+        if seats or field not in SEAT_FIELDS:
+            setattr(event, field, getattr(data, field))
     if not data.format.has_venue:
         event.capacity = None
 
@@ -97,7 +104,7 @@ def create_event(actor: User, data: EventData) -> Event:
         raise NotAllowed(_("You may not create events."), code="not_allowed")
     _validate(data, None)
     event = Event(status=EventStatus.DRAFT)
-    _apply(event, data)
+    _apply(event, data, seats=True)
     db.session.add(event)
     db.session.flush()
     db.session.add(EventRole(user_id=actor.id, event_id=event.id, role=Role.ORGANIZER))
@@ -106,9 +113,9 @@ def create_event(actor: User, data: EventData) -> Event:
 
 
 def update_event(event: Event, data: EventData) -> Event:
-    """Change an event's details."""
+    """Change an event's details; its seats (SEAT_FIELDS) stay as they are."""
     _validate(data, event)
-    _apply(event, data)
+    _apply(event, data, seats=False)
     db.session.flush()
     return event
 

@@ -83,10 +83,10 @@ def _form_to_data(form: EventForm) -> services.EventData | None:
         venue_name=form.venue_name.data,
         venue_address=form.venue_address.data,
         online_url=form.online_url.data,
-        capacity=form.capacity.data,
+        capacity=form.capacity.data if "capacity" in form else None,
         invitation_only=form.invitation_only.data,
         moderation=form.moderation.data,
-        online_capacity=form.online_capacity.data,
+        online_capacity=form.online_capacity.data if "online_capacity" in form else None,
         offer_hours=form.offer_hours.data or 48,
         **times,
     )
@@ -125,8 +125,10 @@ def manage(event: Event) -> str:
 @bp.route("/manage/events/<slug>/edit", methods=["GET", "POST"])
 @event_role_required(Role.ORGANIZER)
 def edit(event: Event) -> str | Response | tuple[str, int]:
-    """Edit an event's details."""
+    """Edit an event's details. Seats are changed in the registration settings, which apply the seat rules."""
     form = EventForm(obj=_FormValues(event))
+    del form.capacity
+    del form.online_capacity
     if form.validate_on_submit():
         data = _form_to_data(form)
         if data is not None:

@@ -77,8 +77,17 @@ def test_edit_shows_times_in_the_event_zone_and_saves_changes(organizer_client, 
     )
     assert response.status_code == 302
     db.session.expire_all()
-    assert event.name == "Renamed" and event.capacity == 80
+    assert event.name == "Renamed"
+    # Seats change only in the registration settings, where the seat rules and the waiting list apply.
+    assert event.capacity == 50
     assert event.starts_at == datetime(2023, 10, 17, 0, 0, tzinfo=UTC)  # 09:00 in Seoul
+
+
+def test_edit_form_sends_seat_changes_to_the_registration_settings(organizer_client, event) -> None:
+    page = organizer_client.client.get(f"/manage/events/{event.slug}/edit").get_data(as_text=True)
+    assert 'name="capacity"' not in page and 'name="online_capacity"' not in page
+    assert "In-person capacity: 50." in page
+    assert f"/manage/events/{event.slug}/registrations/settings" in page
 
 
 def test_publish_and_close(organizer_client, db, organizer) -> None:

@@ -217,7 +217,9 @@ def test_settings_refuse_an_online_limit_below_the_places_taken(organizer_client
 
 def test_the_event_form_carries_the_registration_settings(organizer_client, event, db) -> None:
     html = organizer_client.client.get(f"/manage/events/{event.slug}/edit").get_data(as_text=True)
-    assert 'name="moderation"' in html and 'name="online_capacity"' in html and 'name="offer_hours"' in html
+    assert 'name="moderation"' in html and 'name="offer_hours"' in html
+    # Seats (capacity, online places) are changed on the settings page, through the seat rules.
+    assert 'name="online_capacity"' not in html
 
 
 def test_an_online_only_event_has_no_seat_settings(organizer_client, app) -> None:
