@@ -39,6 +39,7 @@ STILL_TRUE: dict[str, tuple[RegistrationStatus, ...]] = {
     "rejected": (S.REJECTED,),
     "changed": (S.CONFIRMED, S.WAITLISTED, S.PENDING, S.OFFERED),
     "reminder": (S.CONFIRMED,),
+    "manage_link": (S.CONFIRMED, S.WAITLISTED, S.PENDING, S.OFFERED),
 }
 
 
@@ -73,6 +74,11 @@ def notify_rejected(registration: Registration) -> None:
 def notify_changed(registration: Registration) -> None:
     """A mode switch or a change of details: the new calendar entry replaces the old one (higher SEQUENCE)."""
     _queue(registration, "changed")
+
+
+def notify_manage_link(registration: Registration) -> None:
+    """Someone registering again with this address: the personal link goes to the address, never to the page."""
+    _queue(registration, "manage_link")
 
 
 def _queue(registration: Registration, kind: str) -> None:
@@ -115,7 +121,7 @@ def deliver_registration_mail(registration: Registration, kind: str) -> None:
 
 def calendar_method(registration: Registration, kind: str) -> str | None:
     """Which calendar message the email carries: REQUEST for a confirmed place, CANCEL when it went away."""
-    if kind in ("pending", "rejected", "offered", "reminder"):
+    if kind in ("pending", "rejected", "offered", "reminder", "manage_link"):
         return None
     if registration.status is S.CONFIRMED:
         return ical.REQUEST

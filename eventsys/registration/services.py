@@ -572,6 +572,26 @@ def _notify_status(registration: Registration) -> None:
         notifications.notify_confirmed(registration)
 
 
+def resend_manage_link(event: Event, email: str) -> Registration | None:
+    """Email the personal manage link of ``email``'s active registration for ``event`` to that address.
+
+    For someone who registers again (or lost their link): the link goes only to the mailbox, never to the
+    page, so typing someone else's address reveals no link.
+    """
+    registration = db.session.scalar(
+        sa.select(Registration)
+        .join(Person, Person.id == Registration.person_id)
+        .where(
+            Registration.event_id == event.id,
+            Person.email == _normalize_email(email),
+            Registration.status.in_([S.CONFIRMED, S.WAITLISTED, S.PENDING, S.OFFERED]),
+        )
+    )
+    if registration is not None:
+        notifications.notify_manage_link(registration)
+    return registration
+
+
 def wait_online_meanwhile(registration: Registration, *, now: datetime | None = None) -> Registration:
     """Someone on the waiting list takes an online place meanwhile, keeping their place in the queue."""
     now = now or utcnow()

@@ -173,6 +173,12 @@ def _registration_form(event: Event, invitation: Invitation | None) -> str | Res
             db.session.rollback()
             if error.code in _REFUSED_CODES:
                 return _refused(event, error.code, error.message)
+            if error.code == "already_registered" and services.resend_manage_link(event, data.email) is not None:
+                db.session.commit()
+                error.message = _(
+                    "This email address is already registered for this event. "
+                    "We have sent the link to manage the registration to that address."
+                )
             attach_domain_error(form, error)
         else:
             token = registration.manage_token

@@ -106,6 +106,21 @@ def test_an_email_registers_once(browser, event) -> None:
     assert registration_count() == 1
 
 
+def test_registering_again_mails_the_manage_link_to_the_address_only(browser, event, smtp_server) -> None:
+    token = manage_token(register(browser, event, email="siriwan@example.org"))
+    smtp_server.received.clear()
+    response = register(browser, event, email="Siriwan@Example.org", name="Someone else")
+    assert response.status_code == 400
+    assert "We have sent the link to manage the registration to that address." in text(response)
+    assert token not in response.get_data(as_text=True)
+    (mail,) = smtp_server.messages
+    assert mail["To"].addresses[0].addr_spec == "siriwan@example.org"
+    body = mail.get_body(preferencelist=("plain",)).get_content()
+    assert f"/r/{token}" in body
+    assert "already registered" in body
+    assert registration_count() == 1
+
+
 def test_registrations_merge_into_one_person_per_email(browser, event, db) -> None:
     other = factories.EventFactory()
     manage_token(register(browser, event, email="Same@Example.org"))
