@@ -228,8 +228,8 @@ def _race_window() -> None:
             time.sleep(seconds)
 
 
-def _tally(event: Event) -> _Tally:
-    """Count held seats and places for ``event``; call only after ``_lock(event)``."""
+def _count(event: Event) -> _Tally:
+    """Count held seats and places for ``event`` (one query for the quotas, one for the registrations)."""
     quotas = {
         q.category: q.seats
         for q in db.session.scalars(sa.select(CategoryQuota).where(CategoryQuota.event_id == event.id))
@@ -254,6 +254,12 @@ def _tally(event: Event) -> _Tally:
             tally.online_held += n
         if status is S.WAITLISTED or (status is S.CONFIRMED and meanwhile):
             tally.waiting += n
+    return tally
+
+
+def _tally(event: Event) -> _Tally:
+    """The counts to decide on; call only after ``_lock(event)``."""
+    tally = _count(event)
     _race_window()
     return tally
 
@@ -983,47 +989,21 @@ def set_category_quota(event: Event, category: Category, seats: int | None) -> N
 
 def seat_counts(event: Event) -> SeatCounts:
     """Seats held, offered and free; waiting, online and pending counts; per category (held, quota)."""
-    quotas = {
-        q.category: q.seats
-        for q in db.session.scalars(sa.select(CategoryQuota).where(CategoryQuota.event_id == event.id))
-    }
-    tally = _Tally(capacity=event.capacity, quotas=quotas, online_capacity=event.online_capacity)
-    rows = db.session.execute(
-        sa.select(
-            Registration.mode,
-            Registration.status,
-            Registration.category,
-            Registration.online_meanwhile,
-            sa.func.count(),
-        )
-        .where(Registration.event_id == event.id)
-        .group_by(Registration.mode, Registration.status, Registration.category, Registration.online_meanwhile)
-    )
-    pending = 0
-    in_person_confirmed = in_person_offered = online_confirmed = waiting = 0
-    for mode, status, category, meanwhile, n in rows:
-        if mode is Mode.IN_PERSON and status is S.CONFIRMED:
-            in_person_confirmed += n
-        if mode is Mode.IN_PERSON and status is S.OFFERED:
-            in_person_offered += n
-        if mode is Mode.IN_PERSON and status in (S.CONFIRMED, S.OFFERED):
-            tally.held_by_category[category] += n
-        if mode is Mode.ONLINE and status is S.CONFIRMED:
-            online_confirmed += n
-        if status is S.WAITLISTED or (status is S.CONFIRMED and meanwhile):
-            waiting += n
-        if status is S.PENDING:
-            pending += n
-    categories: Iterable[Category] = [c for c in Category if c in quotas or tally.held_by_category[c]]
+    tally = _count(event)
+
+    def total(mode: Mode | None, status: RegistrationStatus) -> int:
+        return sum(n for (m, st, _meanwhile), n in tally.counts.items() if st is status and mode in (None, m))
+
+    categories: Iterable[Category] = [c for c in Category if c in tally.quotas or tally.held_by_category[c]]
     return SeatCounts(
         capacity=event.capacity,
-        in_person_confirmed=in_person_confirmed,
-        in_person_offered=in_person_offered,
-        waitlisted=waiting,
-        online_confirmed=online_confirmed,
+        in_person_confirmed=total(Mode.IN_PERSON, S.CONFIRMED),
+        in_person_offered=total(Mode.IN_PERSON, S.OFFERED),
+        waitlisted=tally.waiting,
+        online_confirmed=total(Mode.ONLINE, S.CONFIRMED),
         online_capacity=event.online_capacity,
-        pending=pending,
-        by_category={c: (tally.held_by_category[c], quotas.get(c)) for c in categories},
+        pending=total(None, S.PENDING),
+        by_category={c: (tally.held_by_category[c], tally.quotas.get(c)) for c in categories},
     )
 
 
