@@ -53,6 +53,12 @@ class Config:
     TASKS_REDIS_URL = os.environ.get("REDIS_URL")
     TASKS_SQLITE_PATH = os.environ.get("TASKS_SQLITE_PATH", str(INSTANCE_DIR / "huey.db"))
     TASKS_IMMEDIATE = False
+    # MOU records: the largest signed document accepted (bytes), where documents are stored (default
+    # instance/mou-documents, never under static/), and how many days before an MOU's end date its
+    # event's organizers get the renewal reminder.
+    MOU_MAX_UPLOAD_BYTES = int(os.environ.get("MOU_MAX_UPLOAD_BYTES") or 20 * 1024 * 1024)
+    MOU_DOCUMENTS_DIR = os.environ.get("MOU_DOCUMENTS_DIR")
+    MOU_RENEWAL_NOTICE_DAYS = int(os.environ.get("MOU_RENEWAL_NOTICE_DAYS") or 42)
     # Test-only switches for the concurrency control tests: never change them in a deployment.
     # LOCKING_ENABLED = False turns off eventsys.common.locking.lock_event; only then,
     # RACE_WINDOW_SECONDS makes registration services pause between counting seats and writing.

@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from eventsys.accounts import views as accounts_views
     from eventsys.events import views as events_views
     from eventsys.invitations import views as invitations_views
+    from eventsys.mou import views as mou_views
     from eventsys.registration import views as registration_views
 
     app.register_blueprint(site.bp)
@@ -108,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(invitations_views.bp)
     app.register_blueprint(registration_views.bp)
+    app.register_blueprint(mou_views.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -122,6 +124,7 @@ def register_tasks(app: Flask) -> None:
 
     configure_tasks(app)
     import eventsys.invitations.tasks
+    import eventsys.mou.tasks
     import eventsys.registration.tasks  # noqa: F401  (registration emails, reminders, offer expiry)
 
 

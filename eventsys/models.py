@@ -4,6 +4,7 @@ from eventsys.accounts.models import EventRole, User
 from eventsys.checkin.models import Badge, BadgeBatch, EventKey
 from eventsys.events.models import Event, Organization, Person
 from eventsys.invitations.models import BulkSend, Invitation
+from eventsys.mou.models import Mou, MouAuditEntry, MouDocument, MouParty, MouSignatory
 from eventsys.registration.models import CategoryQuota, Registration
 
 __all__ = [
@@ -15,6 +16,11 @@ __all__ = [
     "EventKey",
     "EventRole",
     "Invitation",
+    "Mou",
+    "MouAuditEntry",
+    "MouDocument",
+    "MouParty",
+    "MouSignatory",
     "Organization",
     "Person",
     "Registration",

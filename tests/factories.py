@@ -21,6 +21,7 @@ from eventsys.events.models import (
 )
 from eventsys.extensions import db
 from eventsys.invitations.models import Invitation, InvitationState
+from eventsys.mou.models import Mou, MouParty, MouSignatory, MouStatus, MouVisibility, SignatoryRole
 from eventsys.registration.models import CategoryQuota, Mode, Registration, RegistrationStatus
 
 TEST_PASSWORD = "correct horse battery staple"
@@ -138,3 +139,46 @@ def organizer_of(event: Event) -> User:
 
 def door_staff_of(event: Event) -> User:
     return EventRoleFactory(event=event, role=Role.DOOR).user
+
+
+class MouFactory(Base):
+    """A draft, internal MOU; see ``signed_mou`` for a complete signed one."""
+
+    class Meta:
+        model = Mou
+
+    event = factory.SubFactory(EventFactory)
+    title = factory.Sequence(lambda n: f"Memorandum of understanding {n}")
+    summary = "Cooperation on smart city capacity building."
+    place = "Seoul"
+    status = MouStatus.DRAFT
+    visibility = MouVisibility.INTERNAL
+
+
+class MouPartyFactory(Base):
+    class Meta:
+        model = MouParty
+
+    mou = factory.SubFactory(MouFactory)
+    organization = factory.SubFactory(OrganizationFactory)
+    position = factory.Sequence(lambda n: n)
+
+
+class MouSignatoryFactory(Base):
+    class Meta:
+        model = MouSignatory
+
+    party = factory.SubFactory(MouPartyFactory)
+    person = factory.SubFactory(PersonFactory)
+    title_at_signing = "Secretary General"
+    role = SignatoryRole.SIGNATORY
+
+
+def signed_mou(event: Event, visibility: MouVisibility = MouVisibility.PUBLIC, **kwargs: object) -> Mou:
+    """A signed MOU of ``event`` between two organizations, each with one named signatory."""
+    kwargs.setdefault("signing_date", datetime.now(UTC).date() - timedelta(days=10))
+    mou = MouFactory(event=event, status=MouStatus.SIGNED, visibility=visibility, **kwargs)
+    for _ in range(2):
+        MouSignatoryFactory(party=MouPartyFactory(mou=mou))
+    db.session.refresh(mou)
+    return mou

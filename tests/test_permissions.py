@@ -6,6 +6,7 @@ ROUTES is the table of every endpoint. A new route that is not added here fails
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 
@@ -15,8 +16,10 @@ import sqlalchemy as sa
 from eventsys.accounts.models import Role
 from eventsys.common.access import ACCESS_ATTR
 from eventsys.extensions import db
+from eventsys.mou.services import attach_document
 from tests import factories
 from tests.conftest import Browser
+from tests.mou.files import tiny_pdf
 
 PUBLIC = "public"
 LOGIN = "login"
@@ -87,6 +90,47 @@ ROUTES: dict[str, Route] = {
     "registration.organizer_settings": Route(
         ORGANIZER, "/manage/events/{slug}/registrations/settings", ("GET", "POST")
     ),
+    # MOU records: organizers' pages per event; the public list, record pages, downloads and "verify a copy"
+    # are public routes whose views admit the public only to public signed MOUs (tests/mou/test_views.py).
+    "mou.organizer_list": Route(ORGANIZER, "/manage/events/{slug}/mous"),
+    "mou.create": Route(ORGANIZER, "/manage/events/{slug}/mous/new", ("GET", "POST")),
+    "mou.manage": Route(ORGANIZER, "/manage/events/{slug}/mous/{mou_id}"),
+    "mou.edit": Route(ORGANIZER, "/manage/events/{slug}/mous/{mou_id}/edit", ("GET", "POST")),
+    "mou.change_status": Route(ORGANIZER, "/manage/events/{slug}/mous/{mou_id}/status", ("POST",), ("status-status",)),
+    "mou.add_party": Route(
+        ORGANIZER, "/manage/events/{slug}/mous/{mou_id}/parties", ("POST",), ("party-organization_id", "party-reason")
+    ),
+    "mou.remove_party": Route(
+        ORGANIZER, "/manage/events/{slug}/mous/{mou_id}/parties/{party_id}/remove", ("POST",), ("remove-reason",)
+    ),
+    "mou.add_signatory": Route(
+        ORGANIZER,
+        "/manage/events/{slug}/mous/{mou_id}/signatories",
+        ("POST",),
+        (
+            "signatory-party_id",
+            "signatory-person_id",
+            "signatory-new_person_name",
+            "signatory-title_at_signing",
+            "signatory-role",
+            "signatory-reason",
+        ),
+    ),
+    "mou.remove_signatory": Route(
+        ORGANIZER,
+        "/manage/events/{slug}/mous/{mou_id}/signatories/{signatory_id}/remove",
+        ("POST",),
+        ("remove-reason",),
+    ),
+    "mou.upload_document": Route(
+        ORGANIZER, "/manage/events/{slug}/mous/{mou_id}/documents", ("POST",), ("document-file",)
+    ),
+    "mou.export_csv": Route(ORGANIZER, "/manage/events/{slug}/mous.csv"),
+    "mou.public_index": Route(PUBLIC, "/mous"),
+    "mou.public_event_list": Route(PUBLIC, "/events/{slug}/mous"),
+    "mou.show": Route(PUBLIC, "/events/{slug}/mous/{mou_id}"),
+    "mou.document": Route(PUBLIC, "/events/{slug}/mous/{mou_id}/documents/{document_id}"),
+    "mou.verify": Route(PUBLIC, "/events/{slug}/mous/{mou_id}/verify", ("GET", "POST")),
 }
 
 RESTRICTED = {name: route for name, route in ROUTES.items() if route.access not in (PUBLIC, PERSONAL)}
@@ -111,7 +155,7 @@ def test_every_method_is_in_the_table(app) -> None:
 
 
 @pytest.fixture
-def world(app):
+def world(app, tmp_path):
     """An event with an organizer and door staff, another event with its own organizer, and a site admin."""
     event = factories.EventFactory()
     organizer = factories.organizer_of(event)
@@ -123,6 +167,11 @@ def world(app):
     invitation = factories.InvitationFactory(event=event, state=factories.InvitationState.DECLINED)
     # Online and confirmed, so its manage and join links both work.
     registration = factories.RegistrationFactory(event=event, mode=factories.Mode.ONLINE)
+    # Signed, two parties with one signatory each: the hostile-input pass cannot remove a party or the last
+    # signatory (the rules refuse), and a signed record changes only with a reason.
+    mou = factories.signed_mou(event)
+    app.config["MOU_DOCUMENTS_DIR"] = str(tmp_path / "mou-documents")
+    mou_document = attach_document(None, mou, "signed.pdf", io.BytesIO(tiny_pdf()))
     return {
         "registration": registration,
         "event": event,
@@ -132,6 +181,8 @@ def world(app):
         "admin": admin,
         "no_role": factories.UserFactory(),
         "invitation": invitation,
+        "mou": mou,
+        "mou_document": mou_document,
     }
 
 
@@ -144,6 +195,10 @@ def _url(route: Route, world: dict) -> str:
         manage_token=world["registration"].manage_token,
         join_token=world["registration"].join_token,
         registration_id=world["registration"].id,
+        mou_id=world["mou"].id,
+        party_id=world["mou"].parties[0].id,
+        signatory_id=world["mou"].parties[0].signatories[0].id,
+        document_id=world["mou_document"].id,
     )
 
 

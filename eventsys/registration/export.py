@@ -2,7 +2,8 @@
 
 The CSV is what Excel opens correctly: UTF-8 with a byte-order mark, comma-separated, CRLF line ends.
 Registrants type the cells, so every cell that a spreadsheet would read as a formula (starting with
-``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is prefixed with a single quote and opens as text.
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is prefixed with a single quote and opens as text
+(``eventsys.common.csv.neutralize``, shared with the other exports).
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ from flask import Response
 from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager
 
+from eventsys.common.csv import neutralize
 from eventsys.common.timefmt import utc_to_local
 from eventsys.events.models import Category, Event, Organization, Person
 from eventsys.extensions import db
 from eventsys.registration.models import Mode, Registration, RegistrationStatus
-
-#: First characters that make Excel, LibreOffice or Google Sheets evaluate a cell (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def filtered_registrations(event: Event, filters: Any) -> Sequence[Registration]:
@@ -60,14 +59,6 @@ def filtered_registrations(event: Event, filters: Any) -> Sequence[Registration]
     elif filters.category.data in {category.value for category in Category}:
         query = query.where(Registration.category == Category(filters.category.data))
     return db.session.scalars(query).unique().all()
-
-
-def neutralize(value: object) -> str:
-    """The cell's text, made safe to open in a spreadsheet: formulas become text."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
 
 
 def _local(value: datetime | None, tz_name: str) -> str:

@@ -1,0 +1,1 @@
+"""MOU signing records: agreements signed at events, their parties, signatories, documents and history."""
