@@ -100,6 +100,8 @@ class BadgeBatch(db.Model):
     #: Only badges of this category, if set.
     category: Mapped[Category | None] = mapped_column(enum_column(Category, "badge_batch_category"))
     only_unprinted: Mapped[bool] = mapped_column(default=False)
+    #: Language of the printed labels (category, date): the organizer's at the time of the request.
+    language: Mapped[str] = mapped_column(sa.String(8), default="en")
     status: Mapped[BadgeBatchStatus] = mapped_column(
         enum_column(BadgeBatchStatus, "badge_batch_status"), default=BadgeBatchStatus.QUEUED
     )
