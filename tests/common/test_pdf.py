@@ -1,0 +1,126 @@
+"""The PDF module's URL fetcher: only data: URIs and the app's own static files; nothing from the network,
+nothing else from the disk, not even when the HTML itself asks for it."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from eventsys.common import pdf
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Any attempt to open a connection is recorded and fails."""
+    attempts: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", lambda self, *args: refuse(*args))
+    return attempts
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "https://example.org/logo.png",
+        "ftp://example.org/x",
+        "file:///etc/passwd",
+        "file:///dev/urandom",
+        "file://remote-host/share/x.png",
+        (pdf.STATIC_ROOT / ".." / ".." / "etc" / "passwd").as_uri(),
+        pdf.STATIC_ROOT.as_uri() + "/../config.py",
+        pdf.STATIC_ROOT.as_uri() + "/%2e%2e/config.py",
+        pdf.STATIC_ROOT.as_uri() + "/css",  # a directory
+        "javascript:alert(1)",
+        "about:blank",
+    ],
+)
+def test_the_fetcher_refuses_everything_outside_static(url, no_network):
+    fetcher = pdf.safe_url_fetcher()
+    with pytest.raises(pdf.URLRefused):
+        fetcher(url)
+    assert no_network == []
+
+
+def test_the_fetcher_refuses_a_symlink_out_of_static(tmp_path):
+    root = tmp_path / "static"
+    root.mkdir()
+    (root / "innocent.css").symlink_to("/etc/passwd")
+    fetcher = pdf.SafeURLFetcher([root])
+    with pytest.raises(pdf.URLRefused):
+        fetcher((root / "innocent.css").as_uri())
+
+
+def test_the_fetcher_serves_static_files_and_data_uris():
+    fetcher = pdf.safe_url_fetcher()
+    response = fetcher((pdf.STATIC_ROOT / "css" / "badge.css").as_uri())
+    assert b"@page" in response.read() and response.content_type == "text/css"
+    response = fetcher("data:text/plain;base64,aGVsbG8=")
+    assert response.read() == b"hello"
+    response = fetcher("data:text/plain,hello%20there")
+    assert response.read() == b"hello there"
+
+
+HOSTILE_HTML = """<!doctype html><html><head>
+<link rel="stylesheet" href="http://169.254.169.254/latest/meta-data/iam.css">
+<link rel="stylesheet" href="file:///etc/passwd">
+<style>@import url("file:///etc/shadow"); body { background: url(http://169.254.169.254/bg.png); }</style>
+</head><body>
+<p>Before</p>
+<img src="file:///etc/passwd" alt="x"><img src="http://169.254.169.254/" alt="y">
+<img src="file:///dev/urandom" alt="z">
+<object data="file:///etc/hostname"></object>
+<svg width="10" height="10"><image href="file:///etc/passwd" width="10" height="10"/></svg>
+<p>After</p>
+</body></html>"""
+
+
+def test_hostile_html_renders_without_reading_or_fetching(no_network, monkeypatch):
+    opened: list[str] = []
+    real_open = open
+
+    def watch_open(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    fetcher = pdf.safe_url_fetcher()
+    monkeypatch.setattr("builtins.open", watch_open)
+    document = pdf.render_pdf(HOSTILE_HTML, url_fetcher=fetcher)
+
+    text = PdfReader(io.BytesIO(document)).pages[0].extract_text()
+    assert "Before" in text and "After" in text
+    assert "root:" not in text
+    assert fetcher.calls  # WeasyPrint asked, and was refused each time
+    assert no_network == []
+    assert not [path for path in opened if path.startswith(("/etc", "/dev"))]
+
+
+def test_render_pdf_uses_static_stylesheets_parsed_once():
+    sheet = pdf.STATIC_ROOT / "css" / "badge.css"
+    assert pdf.stylesheet(sheet) is pdf.stylesheet(sheet)
+    document = pdf.render_pdf("<p>hi</p>", stylesheets=[sheet])
+    assert PdfReader(io.BytesIO(document)).pages[0].extract_text().strip() == "hi"
+
+
+def test_a_stylesheet_outside_static_is_refused(tmp_path: Path):
+    outside = tmp_path / "evil.css"
+    outside.write_text("body { color: red }")
+    with pytest.raises(pdf.URLRefused):
+        pdf.stylesheet(outside)
+
+
+def test_relative_urls_resolve_inside_static():
+    fetcher = pdf.safe_url_fetcher()
+    pdf.render_pdf('<link rel="stylesheet" href="css/badge.css"><p>x</p>', url_fetcher=fetcher)
+    assert fetcher.calls == [(pdf.STATIC_ROOT / "css" / "badge.css").as_uri()]
+    assert os.path.isfile(pdf.STATIC_ROOT / "css" / "badge.css")
