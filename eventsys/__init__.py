@@ -99,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     import eventsys.models  # noqa: F401  (every table in the metadata)
     from eventsys import site
     from eventsys.accounts import views as accounts_views
+    from eventsys.agenda import views as agenda_views
     from eventsys.events import views as events_views
     from eventsys.invitations import views as invitations_views
     from eventsys.mou import views as mou_views
@@ -109,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(invitations_views.bp)
     app.register_blueprint(registration_views.bp)
+    app.register_blueprint(agenda_views.bp)
     app.register_blueprint(mou_views.bp)
 
 
@@ -123,6 +125,7 @@ def register_tasks(app: Flask) -> None:
     from eventsys.common.tasks import configure_tasks
 
     configure_tasks(app)
+    import eventsys.agenda.notifications
     import eventsys.invitations.tasks
     import eventsys.mou.tasks
     import eventsys.registration.tasks  # noqa: F401  (registration emails, reminders, offer expiry)

@@ -1,6 +1,7 @@
 """Imports every domain's models, so the metadata (and Alembic) sees all tables."""
 
 from eventsys.accounts.models import EventRole, User
+from eventsys.agenda.models import AgendaFeed, AgendaVersion, Room, Session, SessionSpeaker, Star
 from eventsys.checkin.models import Badge, BadgeBatch, EventKey
 from eventsys.events.models import Event, Organization, Person
 from eventsys.invitations.models import BulkSend, Invitation
@@ -8,6 +9,8 @@ from eventsys.mou.models import Mou, MouAuditEntry, MouDocument, MouParty, MouSi
 from eventsys.registration.models import CategoryQuota, Registration
 
 __all__ = [
+    "AgendaFeed",
+    "AgendaVersion",
     "Badge",
     "BadgeBatch",
     "BulkSend",
@@ -24,5 +27,9 @@ __all__ = [
     "Organization",
     "Person",
     "Registration",
+    "Room",
+    "Session",
+    "SessionSpeaker",
+    "Star",
     "User",
 ]

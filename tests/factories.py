@@ -8,6 +8,7 @@ import factory
 from werkzeug.security import generate_password_hash
 
 from eventsys.accounts.models import EventRole, Role, User
+from eventsys.agenda.models import Room, Session, SessionFormat, SessionKind
 from eventsys.common.tokens import new_token
 from eventsys.events.models import (
     Category,
@@ -131,6 +132,32 @@ class CategoryQuotaFactory(Base):
     event_id = factory.SelfAttribute("event.id")
     category = Category.EMBASSY
     seats = 20
+
+
+class RoomFactory(Base):
+    class Meta:
+        model = Room
+
+    event = factory.SubFactory(EventFactory)
+    name = factory.Sequence(lambda n: f"Room {n}")
+    capacity = 40
+    position = factory.Sequence(lambda n: n)
+
+
+class SessionFactory(Base):
+    """A public hybrid talk in its event's first hour; pass room=..., starts_at/ends_at=None for unscheduled."""
+
+    class Meta:
+        model = Session
+
+    event = factory.SubFactory(EventFactory)
+    title = factory.Sequence(lambda n: f"Session {n}")
+    kind = SessionKind.TALK
+    format = SessionFormat.HYBRID
+    starts_at = factory.LazyAttribute(lambda o: o.event.starts_at)
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(minutes=30) if o.starts_at else None)
+    room = None
+    is_public = True
 
 
 def organizer_of(event: Event) -> User:

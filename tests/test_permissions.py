@@ -14,6 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from eventsys.accounts.models import Role
+from eventsys.agenda import services as agenda_services
+from eventsys.agenda.models import FeedScope, SpeakerRole
 from eventsys.common.access import ACCESS_ATTR
 from eventsys.extensions import db
 from eventsys.mou.services import attach_document
@@ -131,6 +133,34 @@ ROUTES: dict[str, Route] = {
     "mou.show": Route(PUBLIC, "/events/{slug}/mous/{mou_id}"),
     "mou.document": Route(PUBLIC, "/events/{slug}/mous/{mou_id}/documents/{document_id}"),
     "mou.verify": Route(PUBLIC, "/events/{slug}/mous/{mou_id}/verify", ("GET", "POST")),
+    # Agenda: the organizer's builder and forms, the public agenda and feeds, the attendee's personal agenda.
+    "agenda.builder": Route(ORGANIZER, "/manage/events/{slug}/agenda"),
+    "agenda.session_new": Route(ORGANIZER, "/manage/events/{slug}/agenda/sessions/new", ("GET", "POST")),
+    "agenda.session_edit": Route(ORGANIZER, "/manage/events/{slug}/agenda/sessions/{session_id}/edit", ("GET", "POST")),
+    "agenda.rooms": Route(ORGANIZER, "/manage/events/{slug}/agenda/rooms", ("GET", "POST")),
+    "agenda.speakers": Route(ORGANIZER, "/manage/events/{slug}/agenda/speakers"),
+    "agenda.speaker_new": Route(ORGANIZER, "/manage/events/{slug}/agenda/speakers/new", ("GET", "POST")),
+    "agenda.speaker_edit": Route(ORGANIZER, "/manage/events/{slug}/agenda/speakers/{person_id}/edit", ("GET", "POST")),
+    "agenda.publish": Route(ORGANIZER, "/manage/events/{slug}/agenda/publish", ("GET", "POST")),
+    "agenda.api_schedule": Route(
+        ORGANIZER,
+        "/manage/events/{slug}/agenda/api/sessions/{session_id}",
+        ("POST",),
+        ("starts_at", "ends_at", "room_id"),
+    ),
+    "agenda.show": Route(PUBLIC, "/events/{slug}/agenda"),
+    "agenda.session": Route(PUBLIC, "/events/{slug}/agenda/sessions/{session_id}"),
+    "agenda.ics": Route(PUBLIC, "/events/{slug}/agenda.ics"),
+    "agenda.session_ics": Route(PUBLIC, "/events/{slug}/agenda/sessions/{session_id}.ics"),
+    "agenda.speaker": Route(PUBLIC, "/events/{slug}/speakers/{person_id}"),
+    "agenda.speaker_photo": Route(PUBLIC, "/speakers/photos/{photo}"),
+    "agenda.personal": Route(PERSONAL, "/r/{manage_token}/agenda"),
+    "agenda.star": Route(PERSONAL, "/r/{manage_token}/agenda/star", ("POST",), ("session_id", "starred")),
+    "agenda.feed": Route(PERSONAL, "/r/{manage_token}/agenda/feed", ("POST",), ("scope",)),
+    "agenda.feed_renew": Route(PERSONAL, "/r/{manage_token}/agenda/feed/renew", ("POST",), ("confirm",)),
+    "agenda.personal_feed": Route(PERSONAL, "/agenda/feed/{feed_token}.ics"),
+    # Redirects (302) to the session's stream.
+    "agenda.session_join": Route(PERSONAL, "/join/{join_token}/sessions/{session_id}"),
 }
 
 RESTRICTED = {name: route for name, route in ROUTES.items() if route.access not in (PUBLIC, PERSONAL)}
@@ -172,7 +202,14 @@ def world(app, tmp_path):
     mou = factories.signed_mou(event)
     app.config["MOU_DOCUMENTS_DIR"] = str(tmp_path / "mou-documents")
     mou_document = attach_document(None, mou, "signed.pdf", io.BytesIO(tiny_pdf()))
+    # A published agenda with one hybrid session and its speaker; the registration's private feed.
+    session = factories.SessionFactory(event=event, room=factories.RoomFactory(event=event))
+    agenda_services.set_speakers(session, [(factories.PersonFactory(), SpeakerRole.SPEAKER)])
+    agenda_services.publish_agenda(event, organizer, agenda_services.draft_digest(event))
+    feed = agenda_services.set_feed(registration, FeedScope.ALL)
     return {
+        "session": session,
+        "feed": feed,
         "registration": registration,
         "event": event,
         "organizer": organizer,
@@ -195,6 +232,10 @@ def _url(route: Route, world: dict) -> str:
         manage_token=world["registration"].manage_token,
         join_token=world["registration"].join_token,
         registration_id=world["registration"].id,
+        session_id=world["session"].id,
+        person_id=world["session"].speakers[0].person_id,
+        feed_token=world["feed"].token,
+        photo="0" * 32 + ".jpg",
         mou_id=world["mou"].id,
         party_id=world["mou"].parties[0].id,
         signatory_id=world["mou"].parties[0].signatories[0].id,
@@ -264,12 +305,17 @@ def test_organizers_and_site_admins_get_in(endpoint: str, who: str, browser: Bro
 def test_personal_links_need_no_account_and_a_wrong_token_is_404(endpoint: str, browser: Browser, world) -> None:
     route = ROUTES[endpoint]
     good = _url(route, world)
-    tokens = [world["invitation"].token, world["registration"].manage_token, world["registration"].join_token]
+    tokens = [
+        world["invitation"].token,
+        world["registration"].manage_token,
+        world["registration"].join_token,
+        world["feed"].token,
+    ]
     token = next(t for t in tokens if t in good)
     wrong = good.replace(token, "x" * len(token))
     for method in route.methods:
         if method == "GET":
-            expected = 302 if endpoint == "registration.join" else 200
+            expected = 302 if endpoint in ("registration.join", "agenda.session_join") else 200
             assert browser.client.get(good).status_code == expected, endpoint
         assert _request(browser, method, wrong).status_code == 404, (endpoint, method)
         assert _request(browser, method, good.replace(token, "short")).status_code == 404
