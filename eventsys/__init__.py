@@ -99,6 +99,8 @@ def register_blueprints(app: Flask) -> None:
     import eventsys.models  # noqa: F401  (every table in the metadata)
     from eventsys import site
     from eventsys.accounts import views as accounts_views
+    from eventsys.checkin import api as checkin_api
+    from eventsys.checkin import views as checkin_views
     from eventsys.agenda import views as agenda_views
     from eventsys.events import views as events_views
     from eventsys.invitations import views as invitations_views
@@ -110,6 +112,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(invitations_views.bp)
     app.register_blueprint(registration_views.bp)
+    app.register_blueprint(checkin_views.bp)
+    app.register_blueprint(checkin_api.bp)
     app.register_blueprint(agenda_views.bp)
     app.register_blueprint(mou_views.bp)
 

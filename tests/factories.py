@@ -8,6 +8,7 @@ import factory
 from werkzeug.security import generate_password_hash
 
 from eventsys.accounts.models import EventRole, Role, User
+from eventsys.checkin.models import CheckInList, DoorDevice
 from eventsys.agenda.models import Room, Session, SessionFormat, SessionKind
 from eventsys.common.tokens import new_token
 from eventsys.events.models import (
@@ -158,6 +159,31 @@ class SessionFactory(Base):
     ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(minutes=30) if o.starts_at else None)
     room = None
     is_public = True
+
+
+class CheckInListFactory(Base):
+    """A check-in list for any day; pass day=, categories=, allows_exit= as needed."""
+
+    class Meta:
+        model = CheckInList
+
+    class Params:
+        event = factory.SubFactory(EventFactory)
+
+    event_id = factory.SelfAttribute("event.id")
+    name = factory.Sequence(lambda n: f"List {n}")
+
+
+class DoorDeviceFactory(Base):
+    class Meta:
+        model = DoorDevice
+
+    class Params:
+        event = factory.SubFactory(EventFactory)
+
+    event_id = factory.SelfAttribute("event.id")
+    name = factory.Sequence(lambda n: f"Door {n}")
+    token = factory.LazyFunction(new_token)
 
 
 def organizer_of(event: Event) -> User:

@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from eventsys.accounts.models import Role
 from eventsys.agenda import services as agenda_services
 from eventsys.agenda.models import FeedScope, SpeakerRole
+from eventsys.checkin import badges
+from eventsys.checkin import services as checkin_services
 from eventsys.common.access import ACCESS_ATTR
 from eventsys.extensions import db
 from eventsys.mou.services import attach_document
@@ -29,6 +31,8 @@ SITE_ADMIN = "site_admin"
 ORGANIZER = "event:organizer"
 DOOR = "event:door"
 PERSONAL = "personal_link"
+#: Door staff by session (CSRF header) or a door device by its bearer token; refusals are JSON 401/403.
+DOOR_DEVICE = "event:door_or_device"
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,27 @@ ROUTES: dict[str, Route] = {
     "registration.organizer_settings": Route(
         ORGANIZER, "/manage/events/{slug}/registrations/settings", ("GET", "POST")
     ),
+    # Check-in: organizers' lists, devices and dashboard; the scanner page; a device's setup link; the JSON API.
+    "checkin.dashboard": Route(ORGANIZER, "/manage/events/{slug}/checkin/"),
+    "checkin.dashboard_data": Route(ORGANIZER, "/manage/events/{slug}/checkin/dashboard.json"),
+    "checkin.lists": Route(ORGANIZER, "/manage/events/{slug}/checkin/lists", ("GET", "POST")),
+    "checkin.list_exits": Route(
+        ORGANIZER, "/manage/events/{slug}/checkin/lists/{list_id}/exits", ("POST",), ("allows_exit",)
+    ),
+    "checkin.devices": Route(ORGANIZER, "/manage/events/{slug}/checkin/devices", ("GET", "POST")),
+    "checkin.device_revoke": Route(ORGANIZER, "/manage/events/{slug}/checkin/devices/{device_id}/revoke", ("POST",)),
+    "checkin.scanner": Route(DOOR, "/manage/events/{slug}/checkin/scan"),
+    "checkin.door": Route(PERSONAL, "/door/{device_token}"),
+    "checkin_api.create_checkin": Route(
+        DOOR_DEVICE, "/api/v1/events/{slug}/checkins", ("POST",), ("code", "list", "door", "nonce", "scanned_at")
+    ),
+    "checkin_api.annul_checkin": Route(DOOR_DEVICE, "/api/v1/events/{slug}/checkins/{checkin_id}/annul", ("POST",)),
+    "checkin_api.search": Route(DOOR_DEVICE, "/api/v1/events/{slug}/attendees?q=person"),
+    "checkin_api.lists": Route(DOOR_DEVICE, "/api/v1/events/{slug}/checkin-lists"),
+    "checkin_api.print_badge": Route(
+        DOOR_DEVICE, "/api/v1/events/{slug}/attendees/{registration_id}/badge", ("POST",), ("reissue",)
+    ),
+    "checkin_api.badge_pdf": Route(DOOR_DEVICE, "/api/v1/events/{slug}/badges/{badge_id}.pdf"),
     # MOU records: organizers' pages per event; the public list, record pages, downloads and "verify a copy"
     # are public routes whose views admit the public only to public signed MOUs (tests/mou/test_views.py).
     "mou.organizer_list": Route(ORGANIZER, "/manage/events/{slug}/mous"),
@@ -163,7 +188,8 @@ ROUTES: dict[str, Route] = {
     "agenda.session_join": Route(PERSONAL, "/join/{join_token}/sessions/{session_id}"),
 }
 
-RESTRICTED = {name: route for name, route in ROUTES.items() if route.access not in (PUBLIC, PERSONAL)}
+# The door API answers 401 in JSON instead of redirecting to the login page: checked in its own tests below.
+RESTRICTED = {name: route for name, route in ROUTES.items() if route.access not in (PUBLIC, PERSONAL, DOOR_DEVICE)}
 
 
 def test_every_route_is_in_the_table(app) -> None:
@@ -207,7 +233,18 @@ def world(app, tmp_path):
     agenda_services.set_speakers(session, [(factories.PersonFactory(), SpeakerRole.SPEAKER)])
     agenda_services.publish_agenda(event, organizer, agenda_services.draft_digest(event))
     feed = agenda_services.set_feed(registration, FeedScope.ALL)
+    # Check-in: a badge checked in on a list by a door device; another event's device.
+    checkin_list = factories.CheckInListFactory(event=event)
+    device = factories.DoorDeviceFactory(event=event, name="North door")
+    badge = badges.issue_badge(factories.RegistrationFactory(event=event))
+    checkin = checkin_services.redeem_badge(event, badge.code, checkin_list, device=device).checkin
+    assert checkin is not None
     return {
+        "checkin_list": checkin_list,
+        "device": device,
+        "other_device": factories.DoorDeviceFactory(event=other_event),
+        "badge": badge,
+        "checkin": checkin,
         "session": session,
         "feed": feed,
         "registration": registration,
@@ -240,6 +277,11 @@ def _url(route: Route, world: dict) -> str:
         party_id=world["mou"].parties[0].id,
         signatory_id=world["mou"].parties[0].signatories[0].id,
         document_id=world["mou_document"].id,
+        list_id=world["checkin_list"].id,
+        device_id=world["device"].id,
+        device_token=world["device"].token,
+        checkin_id=world["checkin"].id,
+        badge_id=world["badge"].id,
     )
 
 
@@ -310,6 +352,7 @@ def test_personal_links_need_no_account_and_a_wrong_token_is_404(endpoint: str, 
         world["registration"].manage_token,
         world["registration"].join_token,
         world["feed"].token,
+        world["device"].token,
     ]
     token = next(t for t in tokens if t in good)
     wrong = good.replace(token, "x" * len(token))
@@ -326,10 +369,60 @@ def test_unknown_event_is_404_for_an_organizer(browser: Browser, world) -> None:
     assert browser.client.get("/manage/events/no-such-event/").status_code == 404
 
 
+@pytest.mark.parametrize("endpoint", sorted(n for n, r in ROUTES.items() if r.access == DOOR))
+def test_door_pages_admit_the_events_door_staff_and_organizers_only(endpoint: str, browser: Browser, world) -> None:
+    url = _url(ROUTES[endpoint], world)
+    for who, expected in [("door", 200), ("organizer", 200), ("admin", 200), ("other_organizer", 403), ("no_role", 403)]:
+        assert browser.login(world[who].email).status_code == 302
+        assert browser.client.get(url).status_code == expected, (endpoint, who)
+        browser.logout()
+
+
+@pytest.mark.parametrize("endpoint", sorted(n for n, r in ROUTES.items() if r.access == DOOR_DEVICE))
+def test_the_door_api_admits_door_staff_and_the_events_own_devices_only(
+    endpoint: str, browser: Browser, world
+) -> None:
+    route = ROUTES[endpoint]
+    url = _url(route, world)
+    before = _snapshot()
+
+    def call(method: str, **headers: str):
+        if method == "GET":
+            return browser.client.get(url, headers=headers)
+        return browser.client.post(url, json={}, headers={"X-CSRFToken": browser.csrf_token(), **headers})
+
+    for method in route.methods:
+        assert call(method).status_code == 401, (endpoint, method, "anonymous")
+        for token in (world["other_device"].token, "x" * 43):
+            response = call(method, Authorization=f"Bearer {token}")
+            assert response.status_code == 401 and response.is_json, (endpoint, method, token)
+    for who in ("other_organizer", "no_role"):
+        assert browser.login(world[who].email).status_code == 302
+        for method in route.methods:
+            response = call(method)
+            assert response.status_code == 403 and response.get_json()["error"] == "forbidden", (endpoint, who)
+        browser.logout()
+    assert _snapshot() == before
+    if "GET" in route.methods:
+        assert browser.client.get(url, headers={"Authorization": f"Bearer {world['device'].token}"}).status_code == 200
+        assert browser.login(world["door"].email).status_code == 302
+        assert browser.client.get(url).status_code == 200
+        checkin_services.revoke_device(world["device"])
+        assert browser.client.get(url, headers={"Authorization": f"Bearer {world['device'].token}"}).status_code == 401
+
+
 # --- The second pass: hostile input to every POST route, as someone who may use it -------------------
 
 #: Who may use each POST route, for the hostile-input pass.
-POSTER = {PUBLIC: None, PERSONAL: None, LOGIN: "organizer", ORGANIZER: "organizer", SITE_ADMIN: "admin"}
+POSTER = {
+    PUBLIC: None,
+    PERSONAL: None,
+    LOGIN: "organizer",
+    ORGANIZER: "organizer",
+    SITE_ADMIN: "admin",
+    DOOR: "door",
+    DOOR_DEVICE: "door",
+}
 
 NAME_RE = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')
 

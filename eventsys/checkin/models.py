@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -113,3 +113,127 @@ class BadgeBatch(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+# --- Check-in (door staff and door devices) -------------------------------------------------------------
+
+
+class CheckInDirection(enum.StrEnum):
+    #: Someone came in through the door.
+    IN = "in"
+    #: Someone left (only on lists that take exit scans).
+    OUT = "out"
+
+
+class CheckInList(db.Model):
+    """What a door admits to: one per event day by default, or a session or category list an organizer adds.
+
+    A badge has at most one live entry per list (see ``CheckIn``); scanning it on day 2's list is a fresh entry.
+    """
+
+    __tablename__ = "checkin_list"
+    __table_args__ = (
+        # One default list per event day, even when two requests create the defaults at once.
+        sa.Index(
+            "uq_checkin_list_default_day",
+            "event_id",
+            "day",
+            unique=True,
+            sqlite_where=sa.text("is_default"),
+            postgresql_where=sa.text("is_default"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    #: The event day (in the event's zone) the list admits on; None = any day.
+    day: Mapped[date | None] = mapped_column(sa.Date)
+    #: The agenda session this list is for (no foreign key yet: the agenda tables arrive separately).
+    session_id: Mapped[int | None]
+    #: Category values (``Category``) the list admits; None = everyone.
+    categories: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    #: The list also takes exit scans, so the dashboard shows who is inside now.
+    allows_exit: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: Made automatically, one per event day.
+    is_default: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped[Event] = relationship()
+
+    def admits(self, category: str | None) -> bool:
+        """Whether a badge of ``category`` may enter on this list."""
+        return self.categories is None or (category is not None and category in self.categories)
+
+
+class DoorDevice(db.Model):
+    """A phone or tablet at a door, paired through a secret setup link: check-in-only access to one event."""
+
+    __tablename__ = "door_device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    #: Also the door name its scans are counted under, e.g. "North door".
+    name: Mapped[str] = mapped_column(sa.String(100))
+    #: Secret of the setup link, sent as ``Authorization: Bearer <token>`` by the scanner page.
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The list this door checks people in on; None = the default list of the day.
+    list_id: Mapped[int | None] = mapped_column(sa.ForeignKey("checkin_list.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    #: Updated at most once a minute.
+    last_seen_at: Mapped[datetime | None]
+
+    event: Mapped[Event] = relationship()
+    checkin_list: Mapped[CheckInList | None] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class CheckIn(db.Model):
+    """One scan at a door: an entry (``in``) or an exit (``out``). The history keeps every one.
+
+    An entry is live until an exit closes it (``closed_at``) or it is annulled (undo). The database allows
+    at most one live entry per badge and list: the partial unique index below is the backstop behind the
+    badge row lock in ``eventsys.checkin.services.redeem_badge``.
+    """
+
+    __tablename__ = "checkin"
+    __table_args__ = (
+        sa.Index(
+            "uq_checkin_live_entry",
+            "badge_id",
+            "list_id",
+            unique=True,
+            sqlite_where=sa.text("direction = 'in' AND closed_at IS NULL AND annulled_at IS NULL"),
+            postgresql_where=sa.text("direction = 'in' AND closed_at IS NULL AND annulled_at IS NULL"),
+        ),
+        sa.Index("ix_checkin_list_created", "list_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    badge_id: Mapped[int] = mapped_column(sa.ForeignKey("badge.id", ondelete="CASCADE"))
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("checkin_list.id", ondelete="CASCADE"))
+    direction: Mapped[CheckInDirection] = mapped_column(enum_column(CheckInDirection, "checkin_direction"))
+    #: The door's name as the scanner reported it (a device's name by default).
+    door: Mapped[str] = mapped_column(sa.String(100), default="")
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("door_device.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    #: The scanner's idempotency key: a retried request finds this row instead of making a second one.
+    nonce: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: For an exit: the entry it closed.
+    entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("checkin.id", ondelete="SET NULL"))
+    #: When the scanner read the badge (its clock; never later than the server's).
+    scanned_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: An entry: when an exit closed it.
+    closed_at: Mapped[datetime | None]
+    #: Undone by door staff or an organizer; kept for the history, never counted.
+    annulled_at: Mapped[datetime | None]
+
+    badge: Mapped[Badge] = relationship()
+    checkin_list: Mapped[CheckInList] = relationship()
+    device: Mapped[DoorDevice | None] = relationship()

@@ -6,6 +6,8 @@
 - ``site_admin_required``: site admins.
 - ``event_role_required(Role.ORGANIZER)``: organizers of the event named by the ``slug`` URL argument
   (site admins count as organizers everywhere); ``Role.DOOR`` also admits organizers.
+- ``door_access(device_lookup)``: JSON endpoints for the doors: door staff (or organizers) by their session,
+  or a paired door device of that event by its token in an ``Authorization: Bearer`` header.
 
 Anonymous users are sent to the login page, logged-in users without the right get 403, and an unknown
 event slug gets 404. The event is loaded once and handed to the view as ``event``.
@@ -18,12 +20,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, g, jsonify, request
 from flask_login import current_user
 
 from eventsys.accounts.models import Role
 from eventsys.events.models import Event
-from eventsys.extensions import db, login_manager
+from eventsys.extensions import csrf, db, login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,6 +108,61 @@ def event_role_required(role: Role) -> Callable[[F], F]:
             return view(*args, event=event, **kwargs)
 
         _mark(wrapped, f"event:{role.value}")
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def door_access(device_lookup: Callable[[str], Any]) -> Callable[[F], F]:
+    """Door staff of the event in the URL, by session, or one of its door devices, by bearer token.
+
+    The view receives ``event`` and ``door_device`` (None for a person; ``flask.g.door_device`` too).
+    ``device_lookup(token)`` returns the active device holding ``token``, or None.
+
+    - A request with ``Authorization: Bearer <token>`` is a device's: the session is ignored, and the device
+      must belong to this event and not be revoked (else 401). Device requests are exempt from CSRF: a CSRF
+      attack rides on credentials the browser attaches by itself (cookies), and a browser never attaches an
+      Authorization header by itself, so a forged cross-site request cannot carry the token.
+    - Otherwise the logged-in user needs the door role (or organizer, or site admin) on the event: 401
+      without a session, 403 without the role. Requests that change something (not GET/HEAD) must send the
+      CSRF token, in the ``X-CSRFToken`` header (the scanner page does) or a ``csrf_token`` field.
+
+    Refusals are JSON (``{"error": code, "message": text}``), never a redirect to the login page.
+    """
+
+    def refuse(status: int, code: str, message: str) -> Any:
+        response = jsonify({"error": code, "message": message})
+        response.status_code = status
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="eventsys doors"'
+        return response
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, slug: str, **kwargs: Any) -> Any:
+            from flask_babel import gettext as _
+
+            event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
+            header = request.headers.get("Authorization", "")
+            device = None
+            if header[:7].lower() == "bearer ":
+                device = device_lookup(header[7:].strip())
+                if device is None or event is None or device.event_id != event.id:
+                    return refuse(401, "unauthorized", _("This door link is not valid (any more)."))
+            else:
+                if not current_user.is_authenticated:
+                    return refuse(401, "unauthorized", _("Please log in to see this page."))
+                if event is None:
+                    return refuse(404, "not_found", _("There is no such event."))
+                if not user_has_role(current_user, event, Role.DOOR):
+                    return refuse(403, "forbidden", _("You have no door access to this event."))
+                if request.method not in ("GET", "HEAD", "OPTIONS"):
+                    csrf.protect()  # raises CSRFError (400)
+            g.door_device = device
+            return view(*args, event=event, door_device=device, **kwargs)
+
+        csrf.exempt(wrapped)  # checked above, for session requests only
+        _mark(wrapped, "event:door_or_device")
         return wrapped  # type: ignore[return-value]
 
     return decorator

@@ -1,0 +1,244 @@
+"""The JSON check-in API, for the scanner page and third-party scanners (documented in docs/checkin-api.md).
+
+Every endpoint takes door staff (session + ``X-CSRFToken`` header) or a door device (``Authorization:
+Bearer <token>``); see ``eventsys.common.access.door_access``. Answers are JSON; errors are JSON 4xx
+(``{"error": code, "message": text}``), never an HTML page and never a 500 for bad input.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from eventsys.checkin import services
+from eventsys.checkin.models import CheckIn, CheckInList, DoorDevice
+from eventsys.common.access import door_access
+from eventsys.common.errors import DomainError
+from eventsys.common.timefmt import format_in_zone
+from eventsys.events.models import Event
+from eventsys.extensions import db
+
+bp = Blueprint("checkin_api", __name__, url_prefix="/api/v1")
+
+CODE_MAX = 512
+
+
+class BadRequest(DomainError):
+    """The request's JSON is missing or malformed."""
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> tuple[Response, int]:
+    status = error.code or 500
+    db.session.rollback()
+    return jsonify({"error": error.name.lower().replace(" ", "_"), "message": error.description}), status
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError) -> tuple[Response, int]:
+    db.session.rollback()
+    body = {"error": error.code, "message": error.message}
+    if error.field:
+        body["field"] = error.field
+    return jsonify(body), error.status
+
+
+def _actor() -> Any:
+    return current_user if current_user.is_authenticated else None
+
+
+def _payload() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest(_("Send a JSON object (Content-Type: application/json)."), code="bad_json")
+    return data
+
+
+def _text(data: dict[str, Any], key: str, limit: int, *, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise BadRequest(_("%(field)s is missing.", field=key), code="missing_field", field=key)
+        return None
+    if not isinstance(value, str) or len(value) > limit or any(ord(ch) < 32 for ch in value):
+        raise BadRequest(_("%(field)s is not valid.", field=key), code="bad_field", field=key)
+    return value
+
+
+def _scanned_at(data: dict[str, Any]) -> datetime | None:
+    raw = _text(data, "scanned_at", 64)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise BadRequest(
+            _("scanned_at must be an ISO 8601 time with its offset, e.g. 2022-05-18T09:30:00+09:00."),
+            code="bad_field",
+            field="scanned_at",
+        )
+    return value
+
+
+def _list_for(event: Event, data: dict[str, Any], device: DoorDevice | None, at: datetime | None) -> CheckInList:
+    """The list named in the request, else the device's, else the default list of the day."""
+    if data.get("list") not in (None, ""):
+        if not isinstance(data["list"], int | str) or isinstance(data["list"], bool):
+            raise services.ListNotFound()
+        return services.get_list(event, data["list"])
+    if device is not None and device.list_id is not None:
+        return services.get_list(event, device.list_id)
+    services.ensure_default_lists(event)
+    found = services.default_list_for(event, at or services.utcnow())
+    if found is None:
+        raise BadRequest(_("Today is not an event day: choose a check-in list."), code="no_list", field="list")
+    return found
+
+
+def checkin_json(event: Event, checkin: CheckIn | None) -> dict[str, Any] | None:
+    if checkin is None:
+        return None
+    return {
+        "id": checkin.id,
+        "list": checkin.list_id,
+        "direction": checkin.direction.value,
+        "door": checkin.door,
+        "scanned_at": checkin.scanned_at.isoformat(),
+        "scanned_at_local": format_in_zone(checkin.scanned_at, event.timezone, "short"),
+        "annulled": checkin.annulled_at is not None,
+    }
+
+
+def result_json(event: Event, result: services.CheckInResult) -> dict[str, Any]:
+    return {
+        "result": result.result,
+        "message": result.message,
+        "attendee": result.summary,
+        "attention": result.attention,
+        "checkin": checkin_json(event, result.checkin),
+        "first_checkin": checkin_json(event, result.first_checkin),
+        "replayed": result.replayed,
+    }
+
+
+def _touch(device: DoorDevice | None) -> None:
+    if device is not None:
+        services.touch_device(device)
+
+
+@bp.post("/events/<slug>/checkins")
+@door_access(services.device_for_token)
+def create_checkin(event: Event, door_device: DoorDevice | None) -> tuple[Response, int]:
+    """Scan a badge: ``{code | registration_id, list?, door?, nonce, scanned_at?, direction?}``."""
+    data = _payload()
+    nonce = _text(data, "nonce", 64, required=True)
+    door = _text(data, "door", services.DOOR_MAX) or ""
+    scanned_at = _scanned_at(data)
+    direction = data.get("direction", "in")
+    if direction not in ("in", "out"):
+        raise BadRequest(_("direction is in or out."), code="bad_field", field="direction")
+    checkin_list = _list_for(event, data, door_device, scanned_at)
+    options = {
+        "door": door,
+        "nonce": nonce,
+        "scanned_at": scanned_at,
+        "actor": None if door_device else _actor(),
+        "device": door_device,
+    }
+    registration_id = data.get("registration_id")
+    if registration_id not in (None, "") and direction == "in":
+        result = services.redeem_registration(event, registration_id, checkin_list, **options)
+    else:
+        code = _text(data, "code", CODE_MAX, required=True) or ""
+        if direction == "out":
+            result = services.record_exit(event, code.strip(), checkin_list, **options)
+        else:
+            result = services.redeem_badge(event, code.strip(), checkin_list, **options)
+    _touch(door_device)
+    body = result_json(event, result)
+    body["list"] = {"id": checkin_list.id, "name": checkin_list.name}
+    db.session.commit()
+    return jsonify(body), 200
+
+
+@bp.post("/events/<slug>/checkins/<int:checkin_id>/annul")
+@door_access(services.device_for_token)
+def annul_checkin(event: Event, door_device: DoorDevice | None, checkin_id: int) -> tuple[Response, int]:
+    """Undo a scan (the scanner's "undo last")."""
+    checkin = services.annul_checkin(
+        event, checkin_id, actor=None if door_device else _actor(), device=door_device
+    )
+    _touch(door_device)
+    body = {"checkin": checkin_json(event, checkin)}
+    db.session.commit()
+    return jsonify(body), 200
+
+
+@bp.get("/events/<slug>/attendees")
+@door_access(services.device_for_token)
+def search(event: Event, door_device: DoorDevice | None) -> Response:
+    """Find in-person attendees by name (``?q=``): name, organization, category, status and needs only."""
+    query = request.args.get("q", "")
+    response = jsonify({"attendees": services.search_attendees(event, query)})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/events/<slug>/checkin-lists")
+@door_access(services.device_for_token)
+def lists(event: Event, door_device: DoorDevice | None) -> Response:
+    """The event's check-in lists (and, for a device, the one it is fixed on)."""
+    return jsonify(
+        {
+            "lists": [
+                {
+                    "id": cl.id,
+                    "name": cl.name,
+                    "day": cl.day.isoformat() if cl.day else None,
+                    "session_id": cl.session_id,
+                    "categories": cl.categories,
+                    "allows_exit": cl.allows_exit,
+                }
+                for cl in services.lists_for(event)
+            ],
+            "device_list": door_device.list_id if door_device else None,
+        }
+    )
+
+
+@bp.post("/events/<slug>/attendees/<int:registration_id>/badge")
+@door_access(services.device_for_token)
+def print_badge(event: Event, door_device: DoorDevice | None, registration_id: int) -> tuple[Response, int]:
+    """Prepare a badge for printing at the door (``{reissue: true}`` for a lost badge); nobody is checked in."""
+    data = request.get_json(silent=True)
+    reissue = isinstance(data, dict) and data.get("reissue") is True
+    badge = services.badge_for_printing(
+        event, registration_id, reissue=reissue, actor=None if door_device else _actor()
+    )
+    _touch(door_device)
+    body = {
+        "badge_id": badge.id,
+        "reissued": reissue,
+        "pdf_url": url_for("checkin_api.badge_pdf", slug=event.slug, badge_id=badge.id),
+    }
+    db.session.commit()
+    return jsonify(body), 200
+
+
+@bp.get("/events/<slug>/badges/<int:badge_id>.pdf")
+@door_access(services.device_for_token)
+def badge_pdf(event: Event, door_device: DoorDevice | None, badge_id: int) -> Response:
+    """The single-badge PDF (A6), for printing at the door. Only a live badge of this event."""
+    pdf = services.single_badge_pdf(event, badge_id)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="badge-{badge_id}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

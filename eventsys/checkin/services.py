@@ -1,0 +1,848 @@
+"""Door check-in rules: lists, redeeming a badge, exits, undo, door devices, search and the dashboard figures.
+
+``redeem_badge`` owns the one decision "may this badge come in on this list now?". It answers with a
+``CheckInResult`` whose ``result`` is one of ``RESULTS``; only ``ok`` writes a row.
+
+Concurrency. Two doors may scan the same badge at the same moment (a shared screenshot of a QR, a
+double read). The decision takes a row lock on the badge (``SELECT ... FOR UPDATE`` on PostgreSQL; on
+SQLite the transaction holds the write lock from ``BEGIN IMMEDIATE``), once, late (after everything that
+needs no lock was checked), and then looks for a live entry. Behind the lock, the database itself refuses a
+second live entry for a badge and list (the partial unique index ``uq_checkin_live_entry``): if that ever
+fires (the lock switched off, or a writer that forgot it), the insert is undone in its savepoint and the
+scan answers ``already_checked_in`` instead of failing.
+
+Idempotency. Every scan carries a ``nonce`` (the scanner's request id, unique in the database). A retried
+request with a nonce already stored gets the stored check-in's answer again, flagged ``replayed``, and
+writes nothing.
+
+Test-only switches (config): ``LOCKING_ENABLED = False`` skips the lock and, only then,
+``RACE_WINDOW_SECONDS`` sleeps between looking for a live entry and writing, so the control tests show
+the race.
+
+Callers commit once. Code outside a web request wraps the transaction in ``write_transaction()``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from eventsys.accounts.models import User
+from eventsys.checkin import badges
+from eventsys.checkin.models import Badge, CheckIn, CheckInDirection, CheckInList, DoorDevice
+from eventsys.common.db import utcnow
+from eventsys.common.errors import DomainError, NotAllowed
+from eventsys.common.tokens import find_by_token, new_token
+from eventsys.events.models import Category, Event, Person
+from eventsys.extensions import db
+from eventsys.registration.models import Mode, Registration, RegistrationStatus
+
+#: Every answer a scan can get.
+RESULTS = (
+    "ok",  # in (or, for an exit scan, out)
+    "already_checked_in",  # a live entry exists on this list: with the first entry's time and door
+    "invalid",  # not a badge code of ours: unreadable, forged, or signed with another key
+    "revoked",  # a real code, replaced by a re-issue or revoked when the registration changed
+    "cancelled",  # the registration was cancelled (and its badge not yet revoked)
+    "not_in_person",  # the registration is online (or not confirmed): no seat in the room
+    "wrong_event",  # a genuine badge of another event of ours
+    "not_yet_open",  # the list's day has not begun (in the event's zone)
+    "list_closed",  # the list's day is over
+    "not_admitted",  # the list (a session or category list) does not admit this badge's category
+    "not_checked_in",  # an exit scan for someone with no live entry on the list
+)
+#: Results shown in red at the door.
+REFUSALS = frozenset(RESULTS) - {"ok", "already_checked_in"}
+#: Categories whose arrival the door should notice (the scanner shows purple).
+VIP_CATEGORIES = (Category.SPEAKER, Category.EMBASSY)
+#: A scanner's clock may run ahead of the server's by this much before its time is replaced by the server's.
+CLOCK_SKEW = timedelta(minutes=5)
+NONCE_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+DOOR_MAX = 100
+
+
+# --- errors -------------------------------------------------------------------------------------------
+
+
+class CheckInError(DomainError):
+    """The request itself is wrong (unknown list, bad nonce ...), as opposed to a scan's answer."""
+
+
+class ListNotFound(CheckInError):
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__(_("There is no such check-in list for this event."), code="list_not_found", field="list")
+
+
+# --- results ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckInResult:
+    """The answer to one scan, as the door sees it."""
+
+    result: str
+    message: str
+    #: The attendee as door staff may see them (``attendee_summary``); None when the code is not ours.
+    summary: dict[str, Any] | None = None
+    checkin: CheckIn | None = None
+    #: For ``already_checked_in``: the live entry (its time and door).
+    first_checkin: CheckIn | None = None
+    #: The same nonce was seen before: this is that scan's answer again, nothing was written.
+    replayed: bool = False
+    #: The database refused a duplicate live entry (only happens when the lock is switched off).
+    raced: bool = False
+    #: Why the door should look twice (``ok`` with needs or a VIP): shown in purple.
+    attention: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "ok"
+
+
+def _message(result: str, direction: CheckInDirection = CheckInDirection.IN) -> str:
+    if result == "ok":
+        return _("Welcome!") if direction is CheckInDirection.IN else _("Exit recorded.")
+    messages = {
+        "already_checked_in": _("Already checked in."),
+        "invalid": _("This is not a valid badge."),
+        "revoked": _("This badge was revoked. Ask for a new one at the desk."),
+        "cancelled": _("This registration was cancelled."),
+        "not_in_person": _("This registration is not for attending in person."),
+        "wrong_event": _("This badge is for another event."),
+        "not_yet_open": _("This check-in list is not open yet."),
+        "list_closed": _("This check-in list is closed."),
+        "not_admitted": _("This badge's category is not admitted on this list."),
+        "not_checked_in": _("This person is not checked in on this list."),
+    }
+    return messages[result]
+
+
+# --- what door staff may see ------------------------------------------------------------------------
+
+
+def attendee_summary(registration: Registration) -> dict[str, Any]:
+    """The minimum the door needs: name, organization, category, status and needs. No email, no token."""
+    person = registration.person
+    category = registration.category
+    return {
+        "registration_id": registration.id,
+        "name": person.name,
+        "organization": person.organization.name if person.organization else None,
+        "category": category.value if category else None,
+        "category_label": category.label if category else None,
+        "status": registration.status.value,
+        "status_label": registration.status.label,
+        "mode": registration.mode.value,
+        "needs": registration.accessibility_needs or None,
+    }
+
+
+def attention_reasons(registration: Registration) -> list[str]:
+    """Why door staff should look twice at this arrival: accessibility needs, or a VIP category."""
+    reasons = []
+    if registration.accessibility_needs:
+        reasons.append(_("Needs: %(needs)s", needs=registration.accessibility_needs))
+    if registration.category in VIP_CATEGORIES:
+        reasons.append(_("VIP: %(category)s", category=registration.category.label))
+    return reasons
+
+
+# --- lists --------------------------------------------------------------------------------------------
+
+
+def event_days(event: Event) -> list[date]:
+    """The event's days in its own zone, first to last."""
+    tz = event.tz
+    first = event.starts_at.astimezone(tz).date()
+    # An event ending at midnight does not run on the next day.
+    last = (event.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def missing_default_days(event: Event) -> list[date]:
+    """Event days that have no default list yet."""
+    existing = set(
+        db.session.scalars(
+            sa.select(CheckInList.day).where(CheckInList.event_id == event.id, CheckInList.is_default.is_(True))
+        )
+    )
+    return [day for day in event_days(event) if day not in existing]
+
+
+def ensure_default_lists(event: Event) -> None:
+    """Create the default list of each event day that has none; safe when two requests do it at once."""
+    days = event_days(event)
+    missing = set(missing_default_days(event))
+    for number, day in enumerate(days, start=1):
+        if day not in missing:
+            continue
+        name = _("Day %(number)d · %(day)s", number=number, day=day.isoformat()) if len(days) > 1 else _("Entrance")
+        try:
+            with db.session.begin_nested():
+                db.session.add(CheckInList(event_id=event.id, name=name, day=day, is_default=True))
+        except IntegrityError:
+            pass  # another request made it first: uq_checkin_list_default_day
+
+
+def lists_for(event: Event) -> list[CheckInList]:
+    """The event's lists: default day lists by day, then the others by name."""
+    return list(
+        db.session.scalars(
+            sa.select(CheckInList)
+            .where(CheckInList.event_id == event.id)
+            .order_by(CheckInList.is_default.desc(), CheckInList.day, CheckInList.name, CheckInList.id)
+        )
+    )
+
+
+def get_list(event: Event, list_id: object) -> CheckInList:
+    """The event's list with this id (an int or its text), or ListNotFound."""
+    try:
+        number = int(str(list_id))
+    except ValueError:
+        raise ListNotFound() from None
+    found = db.session.get(CheckInList, number) if 0 < number < 2**31 else None
+    if found is None or found.event_id != event.id:
+        raise ListNotFound()
+    return found
+
+
+def default_list_for(event: Event, at: datetime) -> CheckInList | None:
+    """The default list of the event day ``at`` falls on (in the event's zone), if it exists."""
+    day = at.astimezone(event.tz).date()
+    return db.session.scalar(
+        sa.select(CheckInList).where(
+            CheckInList.event_id == event.id, CheckInList.is_default.is_(True), CheckInList.day == day
+        )
+    )
+
+
+def create_list(
+    event: Event,
+    *,
+    name: str,
+    day: date | None = None,
+    session_id: int | None = None,
+    categories: list[str] | None = None,
+    allows_exit: bool = False,
+) -> CheckInList:
+    """An organizer's list for a day, a session or some categories (None = all categories)."""
+    name = (name or "").strip()
+    if not name:
+        raise CheckInError(_("Give the list a name."), code="name_required", field="name")
+    if day is not None and day not in event_days(event):
+        raise CheckInError(_("Choose one of the event's days."), code="not_an_event_day", field="day")
+    if categories is not None:
+        valid = {c.value for c in Category}
+        if not categories or not set(categories) <= valid:
+            raise CheckInError(_("Choose at least one category."), code="categories_required", field="categories")
+        categories = sorted(set(categories))
+    checkin_list = CheckInList(
+        event_id=event.id,
+        name=name[:120],
+        day=day,
+        session_id=session_id,
+        categories=categories,
+        allows_exit=allows_exit,
+    )
+    db.session.add(checkin_list)
+    db.session.flush()
+    return checkin_list
+
+
+def set_allows_exit(checkin_list: CheckInList, allows_exit: bool) -> None:
+    """Turn exit scans on or off for a list (a default day list too)."""
+    checkin_list.allows_exit = allows_exit
+    db.session.flush()
+
+
+# --- redeeming a badge ------------------------------------------------------------------------------
+
+
+def _clamp(scanned_at: datetime | None, now: datetime) -> datetime:
+    """The scanner's time, unless it is missing or ahead of ours (a wrong phone clock)."""
+    if scanned_at is None or scanned_at.tzinfo is None or scanned_at > now + CLOCK_SKEW:
+        return now
+    return min(scanned_at, now)
+
+
+def _check_nonce(nonce: str | None) -> str:
+    if nonce is None:
+        return new_token()
+    if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
+        raise CheckInError(
+            _("The request id (nonce) must be 8 to 64 letters, digits or - _ . :"), code="bad_nonce", field="nonce"
+        )
+    return nonce
+
+
+def _replay(event: Event, nonce: str) -> CheckInResult | None:
+    """The stored answer for a nonce already used, or None. A nonce of another event's scan is refused."""
+    previous = db.session.scalar(
+        sa.select(CheckIn).where(CheckIn.nonce == nonce).options(joinedload(CheckIn.checkin_list))
+    )
+    if previous is None:
+        return None
+    if previous.checkin_list.event_id != event.id:
+        raise CheckInError(_("This request id (nonce) was already used."), code="nonce_reused", field="nonce")
+    registration = previous.badge.registration
+    return CheckInResult(
+        result="ok",
+        message=_message("ok", previous.direction),
+        summary=attendee_summary(registration),
+        checkin=previous,
+        replayed=True,
+        attention=attention_reasons(registration) if previous.direction is CheckInDirection.IN else [],
+    )
+
+
+def _lock_badge(badge_id: int) -> None:
+    """Serialize decisions about one badge until the end of the transaction (see the module docstring)."""
+    if not current_app.config.get("LOCKING_ENABLED", True):
+        return
+    if db.session.get_bind().dialect.name == "sqlite":
+        return  # the transaction holds SQLite's write lock from BEGIN IMMEDIATE
+    db.session.execute(sa.select(Badge.id).where(Badge.id == badge_id).with_for_update())
+
+
+def _race_window() -> None:
+    """Test-only: widen the gap between looking and writing, only when locking is switched off."""
+    config = current_app.config
+    if not config.get("LOCKING_ENABLED", True):
+        seconds = float(config.get("RACE_WINDOW_SECONDS") or 0)
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+def _live_entry(badge_id: int, list_id: int) -> CheckIn | None:
+    return db.session.scalar(
+        sa.select(CheckIn)
+        .where(
+            CheckIn.badge_id == badge_id,
+            CheckIn.list_id == list_id,
+            CheckIn.direction == CheckInDirection.IN,
+            CheckIn.closed_at.is_(None),
+            CheckIn.annulled_at.is_(None),
+        )
+        .execution_options(populate_existing=True)
+    )
+
+
+@dataclass
+class _Admission:
+    """What ``_admit`` found: a refusal, or the badge and registration that may pass."""
+
+    refusal: CheckInResult | None
+    badge: Badge | None = None
+    registration: Registration | None = None
+
+
+def _admit(event: Event, code: str, checkin_list: CheckInList, scanned_at: datetime) -> _Admission:
+    """Everything that needs no lock: the signature, the badge, the registration, the list's rules."""
+
+    def refuse(result: str, registration: Registration | None = None) -> _Admission:
+        summary = attendee_summary(registration) if registration is not None else None
+        return _Admission(CheckInResult(result=result, message=_message(result), summary=summary))
+
+    try:
+        verified = badges.verify_code(code if isinstance(code, str) else "")
+    except badges.InvalidCode:
+        return refuse("invalid")
+    if verified.event_id != event.id:
+        # Signed with the key of the event it names, and that is another of our events.
+        return refuse("wrong_event")
+    badge = db.session.scalar(
+        sa.select(Badge)
+        .where(Badge.id == verified.badge_id)
+        .options(joinedload(Badge.registration).joinedload(Registration.person).joinedload(Person.organization))
+    )
+    if badge is None or badge.event_id != event.id or badge.code != verified.code:
+        return refuse("invalid")
+    registration = badge.registration
+    if registration.status is RegistrationStatus.CANCELLED:
+        # Badges are revoked with their registration (eventsys.checkin.badges); "cancelled" only if one was missed.
+        return refuse("revoked" if badge.revoked_at is not None else "cancelled", registration)
+    if badge.revoked_at is not None and registration.mode is Mode.IN_PERSON:
+        return refuse("revoked", registration)  # re-issued (lost badge), or the registration left its seat
+    if registration.mode is not Mode.IN_PERSON or registration.status is not RegistrationStatus.CONFIRMED:
+        return refuse("not_in_person", registration)
+    if checkin_list.day is not None:
+        today = scanned_at.astimezone(event.tz).date()
+        if today < checkin_list.day:
+            return refuse("not_yet_open", registration)
+        if today > checkin_list.day:
+            return refuse("list_closed", registration)
+    category = registration.category.value if registration.category else None
+    if not checkin_list.admits(category):
+        return refuse("not_admitted", registration)
+    return _Admission(None, badge, registration)
+
+
+def redeem_badge(
+    event: Event,
+    code: str,
+    checkin_list: CheckInList,
+    *,
+    door: str = "",
+    nonce: str | None = None,
+    scanned_at: datetime | None = None,
+    actor: User | None = None,
+    device: DoorDevice | None = None,
+    now: datetime | None = None,
+) -> CheckInResult:
+    """Check a badge in on a list: ``ok`` (one new entry) or the reason it may not pass. Flushes, never commits."""
+    now = now or utcnow()
+    if checkin_list.event_id != event.id:
+        raise ListNotFound()
+    nonce = _check_nonce(nonce)
+    replay = _replay(event, nonce)
+    if replay is not None:
+        return replay
+    scanned_at = _clamp(scanned_at, now)
+    admission = _admit(event, code, checkin_list, scanned_at)
+    if admission.refusal is not None:
+        return admission.refusal
+    badge, registration = admission.badge, admission.registration
+    assert badge is not None and registration is not None
+    summary = attendee_summary(registration)
+
+    _lock_badge(badge.id)
+    live = _live_entry(badge.id, checkin_list.id)
+    if live is not None:
+        return CheckInResult(
+            result="already_checked_in", message=_message("already_checked_in"), summary=summary, first_checkin=live
+        )
+    _race_window()
+    entry = CheckIn(
+        badge_id=badge.id,
+        list_id=checkin_list.id,
+        direction=CheckInDirection.IN,
+        door=_door(door, device),
+        device_id=device.id if device else None,
+        user_id=actor.id if actor else None,
+        nonce=nonce,
+        scanned_at=scanned_at,
+        created_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError:
+        # Someone else's entry won (the lock was off), or the same nonce arrived twice at once.
+        replay = _replay(event, nonce)
+        if replay is not None:
+            return replay
+        live = _live_entry(badge.id, checkin_list.id)
+        return CheckInResult(
+            result="already_checked_in",
+            message=_message("already_checked_in"),
+            summary=summary,
+            first_checkin=live,
+            raced=True,
+        )
+    return CheckInResult(
+        result="ok", message=_message("ok"), summary=summary, checkin=entry, attention=attention_reasons(registration)
+    )
+
+
+def redeem_registration(
+    event: Event, registration_id: object, checkin_list: CheckInList, **options: Any
+) -> CheckInResult:
+    """Check in someone found by name at the door (no badge at hand): their live badge, issued if they have none.
+
+    The same rules as a scan apply (``redeem_badge``); a cancelled or online registration is refused the same way.
+    """
+    registration = _registration_of(event, registration_id)
+    if registration.status is RegistrationStatus.CANCELLED:
+        return CheckInResult(result="cancelled", message=_message("cancelled"), summary=attendee_summary(registration))
+    if registration.mode is not Mode.IN_PERSON or registration.status is not RegistrationStatus.CONFIRMED:
+        return CheckInResult(
+            result="not_in_person", message=_message("not_in_person"), summary=attendee_summary(registration)
+        )
+    badge = _live_badge(registration) or badges.issue_badge(registration)
+    return redeem_badge(event, badge.code, checkin_list, **options)
+
+
+def _registration_of(event: Event, registration_id: object) -> Registration:
+    try:
+        number = int(str(registration_id))
+    except ValueError:
+        number = 0
+    registration = db.session.get(Registration, number) if 0 < number < 2**31 else None
+    if registration is None or registration.event_id != event.id:
+        raise CheckInError(_("There is no such registration."), code="registration_not_found")
+    return registration
+
+
+def _live_badge(registration: Registration) -> Badge | None:
+    return db.session.scalar(
+        sa.select(Badge).where(Badge.registration_id == registration.id, Badge.revoked_at.is_(None))
+    )
+
+
+def record_exit(
+    event: Event,
+    code: str,
+    checkin_list: CheckInList,
+    *,
+    door: str = "",
+    nonce: str | None = None,
+    scanned_at: datetime | None = None,
+    actor: User | None = None,
+    device: DoorDevice | None = None,
+    now: datetime | None = None,
+) -> CheckInResult:
+    """Record that a badge left: closes its live entry on the list (``ok``) or ``not_checked_in``."""
+    now = now or utcnow()
+    if checkin_list.event_id != event.id:
+        raise ListNotFound()
+    if not checkin_list.allows_exit:
+        raise CheckInError(_("This list does not take exit scans."), code="exits_not_allowed", field="direction")
+    nonce = _check_nonce(nonce)
+    replay = _replay(event, nonce)
+    if replay is not None:
+        return replay
+    scanned_at = _clamp(scanned_at, now)
+    try:
+        verified = badges.verify_code(code if isinstance(code, str) else "")
+    except badges.InvalidCode:
+        return CheckInResult(result="invalid", message=_message("invalid"))
+    if verified.event_id != event.id:
+        return CheckInResult(result="wrong_event", message=_message("wrong_event"))
+    badge = db.session.get(Badge, verified.badge_id)
+    if badge is None or badge.event_id != event.id or badge.code != verified.code:
+        return CheckInResult(result="invalid", message=_message("invalid"))
+    # A revoked or cancelled badge may still leave the room: exits are never refused for that.
+    summary = attendee_summary(badge.registration)
+    _lock_badge(badge.id)
+    live = _live_entry(badge.id, checkin_list.id)
+    if live is None:
+        return CheckInResult(result="not_checked_in", message=_message("not_checked_in"), summary=summary)
+    live.closed_at = now
+    exit_scan = CheckIn(
+        badge_id=badge.id,
+        list_id=checkin_list.id,
+        direction=CheckInDirection.OUT,
+        door=_door(door, device),
+        device_id=device.id if device else None,
+        user_id=actor.id if actor else None,
+        nonce=nonce,
+        entry_id=live.id,
+        scanned_at=scanned_at,
+        created_at=now,
+    )
+    db.session.add(exit_scan)
+    db.session.flush()
+    return CheckInResult(
+        result="ok", message=_message("ok", CheckInDirection.OUT), summary=summary, checkin=exit_scan
+    )
+
+
+def _door(door: str | None, device: DoorDevice | None) -> str:
+    text = " ".join((door or "").split())[:DOOR_MAX]
+    if not text and device is not None:
+        return device.name
+    return text
+
+
+def annul_checkin(
+    event: Event, checkin_id: object, *, actor: User | None = None, device: DoorDevice | None = None
+) -> CheckIn:
+    """Undo a scan. An annulled entry no longer counts; an annulled exit re-opens the entry it closed.
+
+    A door device may undo only its own scans; door staff and organizers any scan of the event.
+    """
+    try:
+        number = int(str(checkin_id))
+    except ValueError:
+        number = 0
+    checkin = db.session.get(CheckIn, number) if 0 < number < 2**31 else None
+    if checkin is None or checkin.checkin_list.event_id != event.id:
+        raise CheckInError(_("There is no such check-in."), code="checkin_not_found")
+    if device is not None and checkin.device_id != device.id:
+        raise NotAllowed(_("This door can undo only its own scans."), code="not_this_door")
+    _lock_badge(checkin.badge_id)
+    db.session.refresh(checkin)
+    if checkin.annulled_at is not None:
+        return checkin  # undone already: undo is idempotent
+    now = utcnow()
+    if checkin.direction is CheckInDirection.OUT and checkin.entry_id is not None:
+        entry = db.session.get(CheckIn, checkin.entry_id)
+        if entry is not None and entry.annulled_at is None:
+            if _live_entry(checkin.badge_id, checkin.list_id) is not None:
+                raise CheckInError(
+                    _("This person came in again since; undo that entry first."), code="entry_since"
+                )
+            entry.closed_at = None
+    checkin.annulled_at = now
+    db.session.flush()
+    return checkin
+
+
+def history(badge: Badge, checkin_list: CheckInList | None = None) -> list[CheckIn]:
+    """Every entry and exit of a badge (on one list, if given), oldest first, annulled ones included."""
+    query = sa.select(CheckIn).where(CheckIn.badge_id == badge.id)
+    if checkin_list is not None:
+        query = query.where(CheckIn.list_id == checkin_list.id)
+    return list(db.session.scalars(query.order_by(CheckIn.scanned_at, CheckIn.id)))
+
+
+# --- door devices -------------------------------------------------------------------------------------
+
+
+def pair_device(event: Event, name: str, *, checkin_list: CheckInList | None = None, actor: User) -> DoorDevice:
+    """A new door device with its secret setup link token, optionally fixed on one list."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise CheckInError(_("Give the door a name, e.g. North door."), code="name_required", field="name")
+    if checkin_list is not None and checkin_list.event_id != event.id:
+        raise ListNotFound()
+    device = DoorDevice(
+        event_id=event.id,
+        name=name[:DOOR_MAX],
+        token=new_token(),
+        list_id=checkin_list.id if checkin_list else None,
+        created_by_id=actor.id,
+    )
+    db.session.add(device)
+    db.session.flush()
+    return device
+
+
+def revoke_device(device: DoorDevice) -> DoorDevice:
+    """The device's link stops working at once; its past scans stay."""
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+        db.session.flush()
+    return device
+
+
+def device_for_token(token: str) -> DoorDevice | None:
+    """The active device holding this setup token, or None (unknown or revoked)."""
+    device = find_by_token(DoorDevice, DoorDevice.token, token)
+    if device is None or device.revoked_at is not None:
+        return None
+    return device
+
+
+def touch_device(device: DoorDevice, now: datetime | None = None) -> None:
+    """Note that the device is in use, at most once a minute (no write on every scan)."""
+    now = now or utcnow()
+    if device.last_seen_at is None or now - device.last_seen_at > timedelta(minutes=1):
+        device.last_seen_at = now
+        db.session.flush()
+
+
+def devices_for(event: Event) -> list[DoorDevice]:
+    return list(
+        db.session.scalars(
+            sa.select(DoorDevice)
+            .where(DoorDevice.event_id == event.id)
+            .order_by(DoorDevice.revoked_at.is_not(None), DoorDevice.name, DoorDevice.id)
+        )
+    )
+
+
+# --- search and printing at the door ------------------------------------------------------------------
+
+
+SEARCH_LIMIT = 20
+
+
+def search_attendees(event: Event, query: str) -> list[dict[str, Any]]:
+    """In-person registrations whose name contains ``query``: only what the door needs to see."""
+    text = " ".join((query or "").split())[:100]
+    if len(text) < 2:
+        return []
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = db.session.scalars(
+        sa.select(Registration)
+        .join(Registration.person)
+        .where(
+            Registration.event_id == event.id,
+            Registration.mode == Mode.IN_PERSON,
+            sa.func.lower(Person.name).like(pattern, escape="\\"),
+        )
+        .options(joinedload(Registration.person).joinedload(Person.organization))
+        .order_by(Person.name, Registration.id)
+        .limit(SEARCH_LIMIT)
+    ).all()
+    live = {
+        badge.registration_id: badge
+        for badge in db.session.scalars(
+            sa.select(Badge).where(Badge.registration_id.in_([r.id for r in rows]), Badge.revoked_at.is_(None))
+        )
+    }
+    results = []
+    for registration in rows:
+        summary = attendee_summary(registration)
+        summary["has_badge"] = registration.id in live
+        results.append(summary)
+    return results
+
+
+def badge_for_printing(event: Event, registration_id: object, *, reissue: bool, actor: User | None) -> Badge:
+    """The badge to print at the door: the live one, a first one for a late registrant, or a re-issue.
+
+    Re-issuing (a lost badge) revokes the old code, which then answers ``revoked`` at every door.
+    Nobody is checked in by printing.
+    """
+    registration = _registration_of(event, registration_id)
+    if registration.mode is not Mode.IN_PERSON or registration.status is not RegistrationStatus.CONFIRMED:
+        raise CheckInError(_("Only confirmed in-person registrations get a badge."), code="no_badge")
+    live = _live_badge(registration)
+    if live is None:
+        return badges.issue_badge(registration)
+    if reissue:
+        return badges.reissue_badge(live, actor=actor)
+    return live
+
+
+def single_badge_pdf(event: Event, badge_id: object) -> bytes:
+    """The A6 PDF of one live badge of the event, rendered by the badge module (for printing at the door)."""
+    try:
+        number = int(str(badge_id))
+    except ValueError:
+        number = 0
+    badge = db.session.get(Badge, number) if 0 < number < 2**31 else None
+    if badge is None or badge.event_id != event.id or badge.revoked_at is not None:
+        raise CheckInError(_("There is no such badge."), code="badge_not_found")
+    return badges.badge_pdf(badge)
+
+
+# --- the door dashboard -------------------------------------------------------------------------------
+
+
+def dashboard(event: Event, now: datetime | None = None) -> dict[str, Any]:
+    """Checked in / expected in person, by list, category and door; the last scans; scans per minute."""
+    now = now or utcnow()
+    expected_rows = db.session.execute(
+        sa.select(Registration.category, sa.func.count())
+        .where(
+            Registration.event_id == event.id,
+            Registration.mode == Mode.IN_PERSON,
+            Registration.status == RegistrationStatus.CONFIRMED,
+        )
+        .group_by(Registration.category)
+    ).all()
+    expected_by_category = {(c.value if c else None): n for c, n in expected_rows}
+    expected_total = sum(expected_by_category.values())
+
+    # Every entry not annulled, with what the figures need: one query.
+    entries = db.session.execute(
+        sa.select(
+            CheckIn.list_id,
+            CheckIn.badge_id,
+            CheckIn.door,
+            CheckIn.closed_at,
+            Registration.id,
+            Registration.category,
+        )
+        .join(CheckIn.checkin_list)
+        .join(CheckIn.badge)
+        .join(Badge.registration)
+        .where(
+            CheckInList.event_id == event.id,
+            CheckIn.direction == CheckInDirection.IN,
+            CheckIn.annulled_at.is_(None),
+        )
+    ).all()
+    lists = lists_for(event)
+    people_by_list: dict[int, set[int]] = {cl.id: set() for cl in lists}
+    inside_by_list: Counter[int] = Counter()
+    people_by_category: dict[str | None, set[int]] = {}
+    people_by_door: dict[str, set[int]] = {}
+    scans_by_door: Counter[str] = Counter()
+    for list_id, _badge_id, door, closed_at, registration_id, category in entries:
+        people_by_list.setdefault(list_id, set()).add(registration_id)
+        if closed_at is None:
+            inside_by_list[list_id] += 1
+        people_by_category.setdefault(category.value if category else None, set()).add(registration_id)
+        people_by_door.setdefault(door or "", set()).add(registration_id)
+        scans_by_door[door or ""] += 1
+
+    def expected_for(cl: CheckInList) -> int:
+        if cl.categories is None:
+            return expected_total
+        return sum(n for c, n in expected_by_category.items() if c in cl.categories)
+
+    categories = sorted(set(expected_by_category) | set(people_by_category), key=lambda c: (c is None, c or ""))
+    labels = {c.value: str(c.label) for c in Category}
+
+    since = now - timedelta(minutes=10)
+    recent = db.session.execute(
+        sa.select(CheckIn, Person.name, CheckInList.name)
+        .join(CheckIn.checkin_list)
+        .join(CheckIn.badge)
+        .join(Badge.registration)
+        .join(Registration.person)
+        .where(CheckInList.event_id == event.id)
+        .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
+        .limit(15)
+    ).all()
+    minute_rows = db.session.scalars(
+        sa.select(CheckIn.created_at)
+        .join(CheckIn.checkin_list)
+        .where(CheckInList.event_id == event.id, CheckIn.created_at >= since, CheckIn.annulled_at.is_(None))
+    ).all()
+    per_minute = [0] * 10
+    for created in minute_rows:
+        index = 9 - int((now - created).total_seconds() // 60)
+        if 0 <= index < 10:
+            per_minute[index] += 1
+
+    return {
+        "generated_at": now.isoformat(),
+        "expected": expected_total,
+        "checked_in": len({reg for people in people_by_list.values() for reg in people}),
+        "lists": [
+            {
+                "id": cl.id,
+                "name": cl.name,
+                "day": cl.day.isoformat() if cl.day else None,
+                "checked_in": len(people_by_list.get(cl.id, ())),
+                "inside": inside_by_list.get(cl.id, 0) if cl.allows_exit else None,
+                "expected": expected_for(cl),
+            }
+            for cl in lists
+        ],
+        "categories": [
+            {
+                "category": c,
+                "label": labels.get(c or "", _("No category")),
+                "checked_in": len(people_by_category.get(c, ())),
+                "expected": expected_by_category.get(c, 0),
+            }
+            for c in categories
+        ],
+        "doors": [
+            {"door": door or _("(no door)"), "people": len(people), "scans": scans_by_door[door]}
+            for door, people in sorted(people_by_door.items())
+        ],
+        "last_scans": [
+            {
+                "id": checkin.id,
+                "name": name,
+                "list": list_name,
+                "door": checkin.door,
+                "direction": checkin.direction.value,
+                "annulled": checkin.annulled_at is not None,
+                "at": checkin.scanned_at.isoformat(),
+            }
+            for checkin, name, list_name in recent
+        ],
+        "per_minute": per_minute,
+        "scans_last_minute": per_minute[-1],
+    }
