@@ -173,9 +173,7 @@ def create_checkin(event: Event, door_device: DoorDevice | None) -> tuple[Respon
 @door_access(services.device_for_token)
 def annul_checkin(event: Event, door_device: DoorDevice | None, checkin_id: int) -> tuple[Response, int]:
     """Undo a scan (the scanner's "undo last")."""
-    checkin = services.annul_checkin(
-        event, checkin_id, actor=None if door_device else _actor(), device=door_device
-    )
+    checkin = services.annul_checkin(event, checkin_id, actor=None if door_device else _actor(), device=door_device)
     _touch(door_device)
     body = {"checkin": checkin_json(event, checkin)}
     db.session.commit()

@@ -545,9 +545,7 @@ def record_exit(
     )
     db.session.add(exit_scan)
     db.session.flush()
-    return CheckInResult(
-        result="ok", message=_message("ok", CheckInDirection.OUT), summary=summary, checkin=exit_scan
-    )
+    return CheckInResult(result="ok", message=_message("ok", CheckInDirection.OUT), summary=summary, checkin=exit_scan)
 
 
 def _door(door: str | None, device: DoorDevice | None) -> str:
@@ -582,9 +580,7 @@ def annul_checkin(
         entry = db.session.get(CheckIn, checkin.entry_id)
         if entry is not None and entry.annulled_at is None:
             if _live_entry(checkin.badge_id, checkin.list_id) is not None:
-                raise CheckInError(
-                    _("This person came in again since; undo that entry first."), code="entry_since"
-                )
+                raise CheckInError(_("This person came in again since; undo that entry first."), code="entry_since")
             entry.closed_at = None
     checkin.annulled_at = now
     db.session.flush()

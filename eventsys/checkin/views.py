@@ -113,8 +113,12 @@ def list_exits(event: Event, list_id: int) -> Response:
         abort(404)
     services.set_allows_exit(checkin_list, request.form.get("allows_exit") == "1")
     db.session.commit()
-    flash(_("Exit scans are on for %(name)s.", name=checkin_list.name) if checkin_list.allows_exit
-          else _("Exit scans are off for %(name)s.", name=checkin_list.name), "success")
+    flash(
+        _("Exit scans are on for %(name)s.", name=checkin_list.name)
+        if checkin_list.allows_exit
+        else _("Exit scans are off for %(name)s.", name=checkin_list.name),
+        "success",
+    )
     return redirect(url_for("checkin.lists", slug=event.slug))
 
 

@@ -59,14 +59,22 @@ def test_the_whole_chain_from_a_printed_badge_to_the_door(door_client: Browser, 
     assert code == badge.code
     entrance = day_list(event_day)
 
-    first = post(door_client, scan_url(event_day), {"code": code, "list": entrance.id, "door": "North door", "nonce": "n-000000001"})
+    first = post(
+        door_client,
+        scan_url(event_day),
+        {"code": code, "list": entrance.id, "door": "North door", "nonce": "n-000000001"},
+    )
     assert first.status_code == 200, first.get_json()
     body = first.get_json()
     assert body["result"] == "ok"
     assert body["attendee"]["name"] == "Ambassador Luis Quesada"
     assert "email" not in body["attendee"]
 
-    second = post(door_client, scan_url(event_day), {"code": code, "list": entrance.id, "door": "South door", "nonce": "n-000000002"})
+    second = post(
+        door_client,
+        scan_url(event_day),
+        {"code": code, "list": entrance.id, "door": "South door", "nonce": "n-000000002"},
+    )
     again = second.get_json()
     assert again["result"] == "already_checked_in"
     assert again["first_checkin"]["door"] == "North door"
@@ -116,7 +124,9 @@ def test_device_tokens_are_checked(client, event_day) -> None:
     elsewhere = factories.DoorDeviceFactory(event=event_today())
     for token in (revoked.token, elsewhere.token, "x" * 43, ""):
         response = client.post(
-            scan_url(event_day), json={"code": badge.code, "nonce": "n-refused-1"}, headers={"Authorization": f"Bearer {token}"}
+            scan_url(event_day),
+            json={"code": badge.code, "nonce": "n-refused-1"},
+            headers={"Authorization": f"Bearer {token}"},
         )
         assert response.status_code == 401, token
         assert response.get_json()["error"] == "unauthorized"
@@ -181,9 +191,13 @@ def test_retrying_a_request_is_idempotent(door_client: Browser, event_day) -> No
 def test_exit_and_undo_through_the_api(door_client: Browser, event_day) -> None:
     badge = attendee(event_day)
     hall = services.create_list(event_day, name="Hall", allows_exit=True)
-    entry = post(door_client, scan_url(event_day), {"code": badge.code, "list": hall.id, "nonce": "n-in-000001"}).get_json()
+    entry = post(
+        door_client, scan_url(event_day), {"code": badge.code, "list": hall.id, "nonce": "n-in-000001"}
+    ).get_json()
     out = post(
-        door_client, scan_url(event_day), {"code": badge.code, "list": hall.id, "nonce": "n-out-00001", "direction": "out"}
+        door_client,
+        scan_url(event_day),
+        {"code": badge.code, "list": hall.id, "nonce": "n-out-00001", "direction": "out"},
     ).get_json()
     assert (entry["result"], out["result"], out["checkin"]["direction"]) == ("ok", "ok", "out")
     undo = post(door_client, f"/api/v1/events/{event_day.slug}/checkins/{out['checkin']['id']}/annul", {})
