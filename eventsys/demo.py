@@ -184,7 +184,52 @@ def load_demo(password: str | None = None) -> dict[str, str]:
         accounts.grant_role(None, event, organizer, Role.ORGANIZER)
     accounts.grant_role(None, kickoff, door, Role.DOOR)
     _invite_ambassadors(kickoff)
+    _record_mous(kickoff, orgs)
     return {user.email: password for user in (organizer, door, admin)}
+
+
+#: The two agreements signed at the kick-off, as the press release tells them: (title, purpose, parties).
+#: It names no signatory and no term, so each party's signatory is an unnamed representative (the record
+#: says the organization signed, not who) and no start or end date is set.
+KICKOFF_MOUS: list[tuple[str, str, list[str]]] = [
+    (
+        "MOU between WeGO and Edgelands Institute",
+        "To conclude the kick-off, WeGO signed an MOU with Edgelands Institute, a multi-disciplinary organization "
+        "based in Switzerland that uses academic research, data, and art to explore how the digitalization of "
+        "urban security is changing the urban social contract.",
+        ["WeGO Secretariat", "Edgelands Institute"],
+    ),
+    (
+        "Agreement between SNU GSPA and WeGO on the WeGO Smart City Champions program",
+        "Seoul National University's Graduate School of Public Administration became the latest university to "
+        "partner with WeGO on the WeGO Smart City Champions program, WeGO's 15-week youth program launched at the "
+        "kick-off. The signing ceremony was held offline, at the event.",
+        ["Seoul National University Graduate School of Public Administration", "WeGO Secretariat"],
+    ),
+]
+
+
+def _record_mous(kickoff: Event, orgs: dict[str, Organization]) -> None:
+    """The kick-off's two MOUs, signed in Seoul on 23 February 2022, public."""
+    from datetime import date
+
+    from eventsys.mou import services as mou
+    from eventsys.mou.models import MouVisibility
+
+    db.session.flush()
+    for title, purpose, parties in KICKOFF_MOUS:
+        data = mou.MouData(
+            title=title,
+            summary=purpose,
+            place="Seoul",
+            signing_date=date(2022, 2, 23),
+            visibility=MouVisibility.PUBLIC,
+            internal_notes="The press release names neither the signatories nor the agreement's term.",
+        )
+        record = mou.create_mou(None, kickoff, data, [orgs[name].id for name in parties])
+        for party in record.parties:
+            mou.add_signatory(None, record, party.id)  # signed by the organization; the signer is not named
+        mou.sign_mou(None, record)
 
 
 #: Embassies whose invitations go out in Spanish; the others in English.

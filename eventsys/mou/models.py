@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsys.accounts.models import User
+from eventsys.agenda.models import Session as AgendaSession
 from eventsys.common.db import enum_column, utcnow
 from eventsys.events.models import Event, Organization, Person
 from eventsys.extensions import db
@@ -87,9 +88,8 @@ class Mou(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
-    #: The agenda session of the signing ceremony (agenda_session.id). A plain integer: the agenda domain
-    #: had not landed when this table was written; a foreign key is added when it has.
-    session_id: Mapped[int | None] = mapped_column(index=True)
+    #: The agenda session of the signing ceremony, if it is on the agenda.
+    session_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agenda_session.id", ondelete="SET NULL"), index=True)
     title: Mapped[str] = mapped_column(sa.String(300))
     #: The purpose, in a few sentences.
     summary: Mapped[str | None] = mapped_column(sa.Text)
@@ -110,6 +110,7 @@ class Mou(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     event: Mapped[Event] = relationship()
+    session: Mapped[AgendaSession | None] = relationship()
     parties: Mapped[list[MouParty]] = relationship(
         back_populates="mou", cascade="all, delete-orphan", order_by="MouParty.position, MouParty.id"
     )

@@ -26,6 +26,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, selectinload
 
 from eventsys.accounts.models import EventRole, Role, User
+from eventsys.agenda.models import Session as AgendaSession
 from eventsys.common.access import user_has_role
 from eventsys.common.db import utcnow
 from eventsys.common.errors import DomainError
@@ -125,6 +126,24 @@ def public_mous(event: Event | None = None) -> Sequence[Mou]:
     return db.session.scalars(query).all()
 
 
+def public_mou_count(event: Event) -> int:
+    """How many of the event's MOUs the public may see."""
+    if not event.is_public:
+        return 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Mou)
+            .where(
+                Mou.event_id == event.id,
+                Mou.visibility == MouVisibility.PUBLIC,
+                Mou.status.in_([s for s in MouStatus if s.is_signed]),
+            )
+        )
+        or 0
+    )
+
+
 def get_mou(event: Event, mou_id: int) -> Mou | None:
     """The MOU with ``mou_id`` if it belongs to ``event``."""
     mou = db.session.get(Mou, mou_id)
@@ -203,21 +222,9 @@ def _validate(event: Event, data: MouData) -> None:
 
 
 def _session_belongs_to(event: Event, session_id: int) -> bool:
-    """Whether ``session_id`` is a session of ``event``'s agenda (always false before the agenda exists)."""
-    session_model = ceremony_session_model()
-    if session_model is None:
-        return False
-    session = db.session.get(session_model, session_id)
+    """Whether ``session_id`` is a session of ``event``'s agenda."""
+    session = db.session.get(AgendaSession, session_id)
     return session is not None and session.event_id == event.id
-
-
-def ceremony_session_model() -> Any:
-    """The agenda's Session model when the agenda domain is installed, else None."""
-    try:
-        from eventsys.agenda.models import Session as AgendaSession  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return AgendaSession
 
 
 def _require_reason(mou: Mou, reason: str | None, what: str) -> str | None:

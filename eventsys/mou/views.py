@@ -14,14 +14,15 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from eventsys.accounts.models import Role
+from eventsys.agenda.models import Session as AgendaSession
 from eventsys.common.access import event_role_required, public, user_has_role
 from eventsys.common.csv import csv_download
 from eventsys.common.errors import DomainError
 from eventsys.common.forms import attach_domain_error
+from eventsys.common.timefmt import format_in_zone
 from eventsys.events import services as event_services
 from eventsys.events.models import Event, Organization, Person
 from eventsys.extensions import db
@@ -30,10 +31,6 @@ from eventsys.mou.forms import DocumentForm, MouForm, PartyForm, RemoveForm, Sig
 from eventsys.mou.models import Mou, MouDocument, MouStatus, MouVisibility, SignatoryRole
 
 bp = Blueprint("mou", __name__)
-
-#: Endpoints of the agenda's public session page, tried in order (the agenda domain names it).
-SESSION_ENDPOINTS = ("agenda.session", "agenda.show_session", "agenda.public_session")
-
 
 # --- helpers ----------------------------------------------------------------------------------------------
 
@@ -46,34 +43,24 @@ def _mou_or_404(event: Event, mou_id: int) -> Mou:
 
 
 def ceremony_session(mou: Mou) -> dict[str, Any] | None:
-    """The signing-ceremony session's title and, when the agenda has a public page for it, its address."""
-    if mou.session_id is None:
-        return None
-    model = services.ceremony_session_model()
-    session = db.session.get(model, mou.session_id) if model is not None else None
+    """The signing-ceremony session's title, time and, for a public session, its agenda page."""
+    session = mou.session
     if session is None:
         return None
-    url = None
-    if getattr(session, "is_public", True):
-        for endpoint in SESSION_ENDPOINTS:
-            if endpoint in current_app.view_functions:
-                try:
-                    url = url_for(endpoint, slug=mou.event.slug, session_id=session.id)
-                except BuildError:
-                    continue
-                break
-    return {"title": session.title, "url": url, "starts_at": getattr(session, "starts_at", None)}
+    url = url_for("agenda.session", slug=mou.event.slug, session_id=session.id) if session.is_public else None
+    return {"title": session.title, "url": url, "starts_at": session.starts_at}
 
 
 def _session_choices(event: Event) -> list[tuple[str, str]]:
-    choices = [("", _("None"))]
-    model = services.ceremony_session_model()
-    if model is not None:
-        sessions = db.session.scalars(
-            sa.select(model).where(model.event_id == event.id).order_by(model.starts_at, model.id)
-        ).all()
-        choices += [(str(s.id), s.title) for s in sessions]
-    return choices
+    sessions = db.session.scalars(
+        sa.select(AgendaSession)
+        .where(AgendaSession.event_id == event.id)
+        .order_by(AgendaSession.starts_at.nulls_last(), AgendaSession.id)
+    ).all()
+    return [("", _("None"))] + [
+        (str(s.id), f"{s.title} · {format_in_zone(s.starts_at, event.timezone, 'short')}" if s.starts_at else s.title)
+        for s in sessions
+    ]
 
 
 def _organization_choices() -> list[tuple[int, str]]:
@@ -170,6 +157,21 @@ def _refused(event: Event, mou: Mou, form: Any, error: DomainError, **forms: Any
     mou = db.session.get(Mou, mou.id) or mou
     attach_domain_error(form, error)
     return _render_manage(event, mou, error.status, **forms)
+
+
+@bp.app_context_processor
+def mou_template_helpers() -> dict[str, Any]:
+    """``public_mou_count(event)`` for the event page's link to its signed agreements."""
+    return {"public_mou_count": services.public_mou_count}
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
+    """A body beyond MAX_CONTENT_LENGTH is refused before the view (and its access check) runs: say why, only."""
+    limit = min(
+        services.max_upload_bytes(), current_app.config.get("MAX_CONTENT_LENGTH") or services.max_upload_bytes()
+    )
+    return render_template("mou/too_large.html", message=services.too_large_message(limit)), 413
 
 
 # --- organizer pages --------------------------------------------------------------------------------------
@@ -320,14 +322,8 @@ def remove_signatory(event: Event, mou_id: int, signatory_id: int) -> Response |
 def upload_document(event: Event, mou_id: int) -> Response | tuple[str, int]:
     """Attach a signed copy (PDF, JPEG or PNG, checked by content); its SHA-256 is recorded."""
     mou = _mou_or_404(event, mou_id)
-    try:
-        form = DocumentForm(prefix="document")
-        submitted = form.validate_on_submit()
-    except RequestEntityTooLarge:  # larger than the whole request may be: refused before reading it
-        form = DocumentForm(prefix="document", formdata=None)
-        form.file.errors = [services.too_large_message()]
-        return _render_manage(event, mou, 413, document_form=form)
-    if not submitted:
+    form = DocumentForm(prefix="document")
+    if not form.validate_on_submit():
         return _render_manage(event, mou, 400, document_form=form)
     upload = form.file.data
     try:
@@ -452,13 +448,8 @@ def verify(slug: str, mou_id: int) -> str | tuple[str, int]:
     """Upload a copy and see whether it is byte for byte a recorded signed document of this MOU."""
     mou = _visible_mou(slug, mou_id)
     result = None
-    try:
-        form = VerifyForm()
-        submitted = form.validate_on_submit()
-    except RequestEntityTooLarge:
-        form = VerifyForm(formdata=None)
-        form.file.errors = [services.too_large_message(current_app.config.get("MAX_CONTENT_LENGTH"))]
-        return render_template("mou/verify.html", mou=mou, event=mou.event, form=form, result=None), 413
+    form = VerifyForm()
+    submitted = form.validate_on_submit()
     if submitted:
         result = services.verify_copy(mou, form.file.data.stream)
     status = 400 if form.is_submitted() and not submitted else 200

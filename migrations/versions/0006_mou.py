@@ -4,9 +4,7 @@ Revision ID: 0006
 Revises: 0002
 Create Date: 2026-11-26 10:00:00.000000
 
-The signing-ceremony session is a plain nullable integer (mou.session_id): the agenda's table was not
-committed when this migration was written. A foreign key to agenda_session.id belongs in a later
-migration that depends on the agenda's.
+mou.session_id refers to the agenda's agenda_session (migration 0003), hence depends_on.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,7 +14,7 @@ import sqlalchemy as sa
 revision = '0006'
 down_revision = '0002'
 branch_labels = None
-depends_on = None
+depends_on = '0003'
 
 
 def upgrade():
@@ -39,6 +37,7 @@ def upgrade():
     sa.CheckConstraint('start_date IS NULL OR end_date IS NULL OR end_date >= start_date', name=op.f('ck_mou_dates_in_order')),
     sa.CheckConstraint("signing_date IS NOT NULL OR status IN ('draft', 'scheduled')", name=op.f('ck_mou_signed_has_signing_date')),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_mou_event_id_event'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['session_id'], ['agenda_session.id'], name=op.f('fk_mou_session_id_agenda_session'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_mou'))
     )
     with op.batch_alter_table('mou', schema=None) as batch_op:
