@@ -100,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     from eventsys import site
     from eventsys.accounts import views as accounts_views
     from eventsys.checkin import api as checkin_api
+    from eventsys.checkin import badge_views
     from eventsys.checkin import views as checkin_views
     from eventsys.agenda import views as agenda_views
     from eventsys.events import views as events_views
@@ -114,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_views.bp)
     app.register_blueprint(checkin_views.bp)
     app.register_blueprint(checkin_api.bp)
+    app.register_blueprint(badge_views.bp)
     app.register_blueprint(agenda_views.bp)
     app.register_blueprint(mou_views.bp)
 
@@ -130,6 +132,7 @@ def register_tasks(app: Flask) -> None:
 
     configure_tasks(app)
     import eventsys.agenda.notifications
+    import eventsys.checkin.badge_tasks
     import eventsys.invitations.tasks
     import eventsys.mou.tasks
     import eventsys.registration.tasks  # noqa: F401  (registration emails, reminders, offer expiry)

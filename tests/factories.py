@@ -8,7 +8,7 @@ import factory
 from werkzeug.security import generate_password_hash
 
 from eventsys.accounts.models import EventRole, Role, User
-from eventsys.checkin.models import CheckInList, DoorDevice
+from eventsys.checkin.models import BadgeBatch, BadgeBatchStatus, CheckInList, DoorDevice
 from eventsys.agenda.models import Room, Session, SessionFormat, SessionKind
 from eventsys.common.tokens import new_token
 from eventsys.events.models import (
@@ -184,6 +184,24 @@ class DoorDeviceFactory(Base):
     event_id = factory.SelfAttribute("event.id")
     name = factory.Sequence(lambda n: f"Door {n}")
     token = factory.LazyFunction(new_token)
+
+
+class BadgeBatchFactory(Base):
+    """A finished bulk badge PDF (its file is the test's to write, under ``badges.batch_folder()``)."""
+
+    class Meta:
+        model = BadgeBatch
+
+    class Params:
+        event = factory.SubFactory(EventFactory)
+
+    event_id = factory.SelfAttribute("event.id")
+    layout = "a6"
+    status = BadgeBatchStatus.DONE
+    total = 1
+    done = 1
+    file_name = "badges.pdf"
+    finished_at = factory.LazyFunction(lambda: datetime.now(UTC))
 
 
 def organizer_of(event: Event) -> User:

@@ -117,6 +117,17 @@ ROUTES: dict[str, Route] = {
         DOOR_DEVICE, "/api/v1/events/{slug}/attendees/{registration_id}/badge", ("POST",), ("reissue",)
     ),
     "checkin_api.badge_pdf": Route(DOOR_DEVICE, "/api/v1/events/{slug}/badges/{badge_id}.pdf"),
+    # Badges: an attendee's own badge from the manage link; organizers' bulk PDFs and re-issue.
+    "badges.my_badge": Route(PERSONAL, "/r/{badge_manage_token}/badge.pdf"),
+    "badges.index": Route(ORGANIZER, "/manage/events/{slug}/badges"),
+    "badges.start_batch": Route(
+        ORGANIZER, "/manage/events/{slug}/badges/batches", ("POST",), ("layout", "category", "only_unprinted")
+    ),
+    "badges.batch_status": Route(ORGANIZER, "/manage/events/{slug}/badges/batches/{badge_batch_id}/status"),
+    "badges.batch_download": Route(ORGANIZER, "/manage/events/{slug}/badges/batches/{badge_batch_id}.pdf"),
+    "badges.reissue": Route(
+        ORGANIZER, "/manage/events/{slug}/badges/reissue/{badge_registration_id}", ("POST",), ("confirm",)
+    ),
     # MOU records: organizers' pages per event; the public list, record pages, downloads and "verify a copy"
     # are public routes whose views admit the public only to public signed MOUs (tests/mou/test_views.py).
     "mou.organizer_list": Route(ORGANIZER, "/manage/events/{slug}/mous"),
@@ -239,12 +250,17 @@ def world(app, tmp_path):
     badge = badges.issue_badge(factories.RegistrationFactory(event=event))
     checkin = checkin_services.redeem_badge(event, badge.code, checkin_list, device=device).checkin
     assert checkin is not None
+    # Badges: a finished bulk PDF in a folder of this test's own.
+    app.config["BADGE_PDF_DIR"] = str(tmp_path / "badge-pdfs")
+    badge_batch = factories.BadgeBatchFactory(event=event, file_name="done.pdf")
+    badges.batch_folder().joinpath("done.pdf").write_bytes(tiny_pdf())
     return {
         "checkin_list": checkin_list,
         "device": device,
         "other_device": factories.DoorDeviceFactory(event=other_event),
         "badge": badge,
         "checkin": checkin,
+        "badge_batch": badge_batch,
         "session": session,
         "feed": feed,
         "registration": registration,
@@ -282,6 +298,9 @@ def _url(route: Route, world: dict) -> str:
         device_token=world["device"].token,
         checkin_id=world["checkin"].id,
         badge_id=world["badge"].id,
+        badge_manage_token=world["badge"].registration.manage_token,
+        badge_registration_id=world["badge"].registration_id,
+        badge_batch_id=world["badge_batch"].id,
     )
 
 
@@ -353,6 +372,7 @@ def test_personal_links_need_no_account_and_a_wrong_token_is_404(endpoint: str, 
         world["registration"].join_token,
         world["feed"].token,
         world["device"].token,
+        world["badge"].registration.manage_token,
     ]
     token = next(t for t in tokens if t in good)
     wrong = good.replace(token, "x" * len(token))

@@ -390,17 +390,17 @@ def badges_to_print(event: Event, *, category: Category | None = None, only_unpr
 
 # --- Bulk PDFs on the task queue ----------------------------------------------------------------------------
 
-#: Layouts offered to organizers.
-LAYOUT_LABELS = {
-    "a6": "A6, one per page",
-    "a4x4": "A4, four A6 per sheet with crop marks",
-    "labels": "Labels 85 x 54 mm, 2 x 5 on A4",
-}
+
+def layout_labels() -> dict[str, str]:
+    """The layouts organizers can choose, with their (translated) names."""
+    from eventsys.checkin.badge_forms import LAYOUT_LABELS
+
+    return {layout: str(label) for layout, label in LAYOUT_LABELS.items()}
 
 
 def batch_folder() -> Path:
-    """Where bulk PDFs are kept: under the instance folder, never under static/."""
-    folder = Path(current_app.instance_path) / "badges"
+    """Where bulk PDFs are kept: ``BADGE_PDF_DIR``, by default instance/badges/ (never under static/)."""
+    folder = Path(current_app.config.get("BADGE_PDF_DIR") or Path(current_app.instance_path) / "badges")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

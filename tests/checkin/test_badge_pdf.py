@@ -8,15 +8,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
 from eventsys.checkin import badge_render, badges
+from eventsys.checkin.models import Badge, BadgeBatch, BadgeBatchStatus
 from eventsys.common import pdf
 from eventsys.events.models import Category, EventFormat
 from eventsys.extensions import db
 from eventsys.registration import services as registration_services
+from eventsys.registration.models import Mode, RegistrationStatus
 from tests import factories
 
 MM = 72 / 25.4
@@ -268,3 +271,101 @@ def test_a_badge_downloads_fast_enough(registration):
     started = time.perf_counter()
     badges.badge_pdf(badge)
     assert time.perf_counter() - started < 0.5  # generous for a loaded CI machine; bench/badges.py measures it
+
+
+# --- Downloads ------------------------------------------------------------------------------------------------
+
+
+def test_an_attendee_downloads_their_own_badge_from_the_manage_link(registration, client, tmp_path):
+    page = client.get(f"/r/{registration.manage_token}").get_data(as_text=True)
+    assert f"/r/{registration.manage_token}/badge.pdf" in page
+
+    response = client.get(f"/r/{registration.manage_token}/badge.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    [page_image] = rasterize(response.data, tmp_path)
+    [text] = decoded_texts(page_image)
+    assert badges.find_badge(text) == badges.live_badge(registration)
+    # Downloading again gives the same badge, not a new code.
+    again = client.get(f"/r/{registration.manage_token}/badge.pdf")
+    assert again.status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Badge)) == 1
+
+
+def test_an_online_attendee_has_no_badge_link(app, client):
+    online = factories.RegistrationFactory(mode=Mode.ONLINE)
+    assert "badge.pdf" not in client.get(f"/r/{online.manage_token}").get_data(as_text=True)
+    response = client.get(f"/r/{online.manage_token}/badge.pdf")
+    assert response.status_code == 409
+    assert "Only confirmed in-person registrations have a badge." in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Badge)) == 0
+
+
+def _bulk(browser, event, **fields):
+    data = {"layout": "a6", "category": "", **fields}
+    response = browser.post(f"/manage/events/{event.slug}/badges/batches", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    batch = db.session.scalars(sa.select(BadgeBatch).order_by(BadgeBatch.id.desc())).first()
+    db.session.refresh(batch)
+    assert batch.status is BadgeBatchStatus.DONE, batch.error
+    status = browser.client.get(f"/manage/events/{event.slug}/badges/batches/{batch.id}/status").get_json()
+    assert status == {"id": batch.id, "status": "done", "total": batch.total, "done": batch.total, "finished": True}
+    download = browser.client.get(f"/manage/events/{event.slug}/badges/batches/{batch.id}.pdf")
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    return batch, download.data
+
+
+def test_organizers_print_in_bulk_by_category_and_only_what_is_not_printed_yet(organizer_client, event, app, tmp_path):
+    app.config["BADGE_PDF_DIR"] = str(tmp_path / "pdfs")
+    names = {"Ana Pérez": Category.SPEAKER, "이서연": Category.MEMBER_CITY, "Олег Петров": Category.MEMBER_CITY}
+    for name, category in names.items():
+        factories.RegistrationFactory(event=event, person=factories.PersonFactory(name=name), category=category)
+    factories.RegistrationFactory(event=event, mode=Mode.ONLINE)
+    factories.RegistrationFactory(event=event, status=RegistrationStatus.CANCELLED)
+    db.session.flush()
+
+    page = organizer_client.client.get(f"/manage/events/{event.slug}/badges").get_data(as_text=True)
+    assert 'data-count="confirmed">3<' in page
+
+    batch, document = _bulk(organizer_client, event)
+    assert batch.total == 3 and page_sizes(document) == [A6] * 3
+    text = " ".join(page_text(document, index) for index in range(3))
+    assert all(name in text for name in names)
+    # Kept under the instance folder (here the test's), never under static/.
+    assert (tmp_path / "pdfs" / batch.file_name).is_file()
+    assert all(badge.printed_at is not None for badge in db.session.scalars(sa.select(Badge)))
+
+    # A late registrant: "only those not printed yet" prints just that one.
+    factories.RegistrationFactory(event=event, person=factories.PersonFactory(name="Late Comer"))
+    db.session.flush()
+    batch, document = _bulk(organizer_client, event, only_unprinted="y")
+    assert batch.total == 1 and "Late Comer" in page_text(document)
+
+    batch, document = _bulk(organizer_client, event, category="speaker", layout="labels")
+    assert batch.total == 1 and page_sizes(document) == [A4] and "Ana Pérez" in page_text(document)
+
+
+def test_the_bulk_renderer_uses_worker_processes_and_keeps_the_order():
+    items = [item(f"Person {n:02d}") for n in range(10)]
+    progress: list[int] = []
+    out = io.BytesIO()
+    pages = badge_render.render_bulk(items, "a6", out, processes=2, chunk_size=3, progress=progress.append)
+    assert pages == 10
+    assert progress == [3, 6, 9, 10]
+    document = out.getvalue()
+    assert [page_text(document, n).count(f"Person {n:02d}") for n in range(10)] == [1] * 10
+
+
+def test_organizers_reissue_a_lost_badge(organizer_client, event, tmp_path):
+    registration = factories.RegistrationFactory(event=event)
+    old = badges.ensure_badge(registration)
+    old_code = old.code
+    db.session.flush()
+    response = organizer_client.post(
+        f"/manage/events/{event.slug}/badges/reissue/{registration.id}", data={"confirm": "yes"}
+    )
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    [image] = rasterize(response.data, tmp_path)
+    [text] = decoded_texts(image)
+    assert text != old_code and badges.find_badge(text) == badges.live_badge(registration)
+    assert badges.find_badge(old_code).revoked_at is not None
