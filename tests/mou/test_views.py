@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from eventsys.common.errors import DomainError
 from eventsys.extensions import db
 from eventsys.mou import services
 from eventsys.mou.models import Mou, MouStatus, MouVisibility
@@ -176,3 +177,24 @@ def test_the_event_pages_link_to_the_mous(organizer_client: Browser, event, app:
     assert f"/manage/events/{event.slug}/mous" in manage
     show = organizer_client.client.get(f"/events/{event.slug}").get_data(as_text=True)
     assert f"/events/{event.slug}/mous" in show
+
+
+def test_the_public_list_links_to_the_signing_ceremony_session(client, event) -> None:
+    ceremony = factories.SessionFactory(event=event, title="Signing ceremony: WeGO and Edgelands Institute")
+    mou = factories.signed_mou(event, session_id=ceremony.id)
+    db.session.commit()
+    page = client.get(f"/events/{event.slug}/mous").get_data(as_text=True)
+    assert f'href="/events/{event.slug}/agenda/sessions/{ceremony.id}"' in page
+    assert "Signing ceremony: WeGO and Edgelands Institute" in page
+    assert f"/events/{event.slug}/agenda/sessions/{ceremony.id}" in client.get(
+        f"/events/{event.slug}/mous/{mou.id}"
+    ).get_data(as_text=True)
+
+
+def test_a_session_of_another_event_cannot_be_the_ceremony(app: Flask, event) -> None:
+    other = factories.SessionFactory()
+    mou = factories.MouFactory(event=event)
+    data = services.MouData(title=mou.title, session_id=other.id)
+    with pytest.raises(DomainError) as refused:
+        services.update_mou(None, mou, data)
+    assert refused.value.field == "session_id"
