@@ -7,7 +7,9 @@ they run the same few queries whatever the size of the agenda.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from eventsys.accounts.models import Role
@@ -31,6 +34,32 @@ from eventsys.extensions import db
 from eventsys.registration import services as registration_services
 
 bp = Blueprint("agenda", __name__)
+
+# --- rendered published agendas, per process ------------------------------------------------------------------
+# A published version never changes, so its rendered grid and feed are kept (per worker process, a few dozen at
+# most) under a key naming everything they depend on: the version, the event's own last change (venue, name), the
+# zone, the language and the base URL. A new version, an edited event or another zone simply makes a new key.
+
+_RENDERED: OrderedDict[tuple, Any] = OrderedDict()
+_RENDERED_MAX = 64
+_RENDERED_LOCK = threading.Lock()
+
+
+def _rendered(key: tuple, build: Callable[[], Any]) -> Any:
+    with _RENDERED_LOCK:
+        if key in _RENDERED:
+            _RENDERED.move_to_end(key)
+            return _RENDERED[key]
+    value = build()
+    with _RENDERED_LOCK:
+        _RENDERED[key] = value
+        while len(_RENDERED) > _RENDERED_MAX:
+            _RENDERED.popitem(last=False)
+    return value
+
+
+def _version_key(event: Event, version: Any) -> tuple:
+    return (event.id, version.id, version.number, version.published_at.isoformat(), event.updated_at.isoformat())
 
 
 @bp.app_template_filter("agenda_time")
@@ -459,6 +488,25 @@ def _days(agenda: services.PublishedAgenda, zone: str) -> list[dict[str, Any]]:
     return days
 
 
+def _public_grid(event: Event, agenda: services.PublishedAgenda, zone: str) -> Markup:
+    """The public agenda's tables, rendered once per version, zone and language (see ``_rendered``)."""
+
+    def build() -> Markup:
+        # Safe: the fragment comes from an autoescaping Jinja template.
+        return Markup(  # noqa: S704
+            render_template(
+                "agenda/_grid.html",
+                event=event,
+                agenda=agenda,
+                days=_days(agenda, zone),
+                zone=zone,
+                rooms_by_id={room["id"]: room["name"] for room in agenda.rooms},
+            )
+        )
+
+    return _rendered(("grid", *_version_key(event, agenda.version), zone, _locale()), build)
+
+
 def _zone_choices() -> list[str]:
     from eventsys.events.forms import timezone_choices
 
@@ -487,7 +535,7 @@ def show(slug: str) -> str:
         "agenda/show.html",
         event=event,
         agenda=agenda,
-        days=_days(agenda, zone) if agenda else [],
+        grid=_public_grid(event, agenda, zone) if agenda else "",
         zone=zone,
         zone_chosen=chosen,
         zone_label=zone_label,
@@ -523,7 +571,10 @@ def ics(slug: str) -> Response:
     cached = _not_modified(etag, version.published_at)
     if cached is not None:
         return cached
-    body = calendar.agenda_calendar(event, services.published_agenda(version))
+    body = _rendered(
+        ("ics", *_version_key(event, version), _locale(), calendar.base_url()),
+        lambda: calendar.agenda_calendar(event, services.published_agenda(version)),
+    )
     return _calendar_response(body, etag, version.published_at, f"{event.slug}-agenda.ics")
 
 

@@ -278,3 +278,15 @@ def test_rooms_and_speakers_pages(organizer_client, event, tmp_path, app) -> Non
     )
     assert response.status_code == 400 and "not an image" in text(response)
     assert db.session.scalar(sa.select(factories.Person).where(factories.Person.email == "mallory@example.org")) is None
+
+
+def test_a_new_version_replaces_the_rendered_page_at_once(client, agenda) -> None:
+    event = agenda["event"]
+    publish(event)
+    url = f"/events/{event.slug}/agenda"
+    assert "Opening remarks" in text(client.get(url))
+    agenda["opening"].title = "Welcome by the Mayor of Seoul"
+    publish(event)
+    html = text(client.get(url))
+    assert "Welcome by the Mayor of Seoul" in html
+    assert "Opening remarks" not in html  # the grid of version 1 was not served again
