@@ -184,6 +184,7 @@ def load_demo(password: str | None = None) -> dict[str, str]:
         accounts.grant_role(None, event, organizer, Role.ORGANIZER)
     accounts.grant_role(None, kickoff, door, Role.DOOR)
     _invite_ambassadors(kickoff)
+    _kickoff_agenda(kickoff)
     _record_mous(kickoff, orgs)
     return {user.email: password for user in (organizer, door, admin)}
 
@@ -252,6 +253,142 @@ def _invite_ambassadors(kickoff: Event) -> None:
             skip_moderation=True,
         )
         add_invitation(kickoff, data, None)
+
+
+#: The kick-off agenda (version 1, published). The titles, people and order follow the press release; the clock
+#: times are illustrative, within the event's 14:00 to 16:30 in Seoul.
+KICKOFF_AGENDA: list[tuple[str, str, str, str, list[tuple[str, str]], str | None]] = [
+    # (start, end, title, kind, [(email, role)], description)
+    (
+        "14:00",
+        "14:10",
+        "Opening remarks",
+        "keynote",
+        [("mayor@seoul.example.org", "speaker")],
+        "The Mayor of Seoul and President of WeGO opens the event and welcomes WeGO's new initiatives for 2022.",
+    ),
+    (
+        "14:10",
+        "14:30",
+        "WeGO's role after the pandemic and its activities for 2022",
+        "presentation",
+        [("secretary.general@wego.example.org", "speaker")],
+        "The Secretary General of WeGO on digital ethics, citizens' rights and people-centered smart cities.",
+    ),
+    (
+        "14:30",
+        "14:40",
+        "Remarks by the Ambassador of Mexico",
+        "talk",
+        [(ambassador_email("Mexico"), "speaker")],
+        "On behalf of Mexico City, WeGO's Vice President City and host of the 6th General Assembly (2023).",
+    ),
+    (
+        "14:40",
+        "14:50",
+        "Special remarks by the Chief of Mission of Ecuador",
+        "talk",
+        [(ambassador_email("Ecuador"), "speaker")],
+        "Following close cooperation with WeGO, notably the official visit of Ecuador's Vice-minister of Foreign "
+        "Affairs last year.",
+    ),
+    (
+        "14:50",
+        "15:00",
+        "Certificate of appreciation to the Ambassador of Peru",
+        "ceremony",
+        [(ambassador_email("Peru"), "speaker")],
+        "In recognition of having secured three Peruvian cities as members of WeGO in 2021.",
+    ),
+    (
+        "15:00",
+        "15:20",
+        "Launch of the WeGO Smart City Champions",
+        "presentation",
+        [("siriwan.chaichana@snu.example.org", "speaker")],
+        "WeGO's flagship program for 2022: 15 weeks of lectures and capacity-building workshops for people under "
+        "35. Key partners and a youth participant say a few words, including Seoul National University and "
+        "Kookmin University.",
+    ),
+    (
+        "15:20",
+        "15:30",
+        "Signing ceremony: Seoul National University Graduate School of Public Administration and WeGO",
+        "ceremony",
+        [],
+        "The school becomes the latest university to partner with WeGO on the program.",
+    ),
+    (
+        "15:30",
+        "15:45",
+        "WeGO Smart Cities Index and WeGO Nexus",
+        "presentation",
+        [],
+        "An index for cities to assess their development stage and benchmark, and a community platform for "
+        "WeGO members to communicate and find partners.",
+    ),
+    (
+        "15:45",
+        "15:55",
+        "Plan for a WeGO Advisory Board",
+        "presentation",
+        [],
+        "Leading experts from ministries, academia, corporations and international organizations, to promote "
+        "smart cities through public-private-people partnerships (PPPP).",
+    ),
+    (
+        "15:55",
+        "16:10",
+        "Closing showcase of WeGO's partners",
+        "presentation",
+        [],
+        "WeGO's partners and their activities.",
+    ),
+    (
+        "16:10",
+        "16:20",
+        "KIND brownfield project presentation",
+        "presentation",
+        [],
+        "Korea Overseas Infrastructure & Urban Development Bank (KIND) presents its brownfield project.",
+    ),
+    (
+        "16:20",
+        "16:30",
+        "MOU signing with Edgelands Institute",
+        "ceremony",
+        [],
+        "Edgelands Institute, based in Switzerland, explores how the digitalization of urban security is changing "
+        "the urban social contract.",
+    ),
+]
+
+
+def _kickoff_agenda(kickoff: Event) -> None:
+    """The kick-off's agenda in one room, hybrid except the signing ceremony (held offline); published as version 1."""
+    from eventsys.agenda import services as agenda
+    from eventsys.agenda.models import SessionFormat, SessionKind, SpeakerRole
+
+    room = agenda.create_room(kickoff, "Main hall", kickoff.capacity)
+    for start, end, title, kind, speakers, description in KICKOFF_AGENDA:
+        people = [
+            (db.session.scalar(sa.select(Person).where(Person.email == email)), SpeakerRole(role))
+            for email, role in speakers
+        ]
+        agenda.create_session(
+            kickoff,
+            agenda.SessionData(
+                title=title,
+                kind=SessionKind(kind),
+                format=SessionFormat.IN_PERSON if title.startswith("Signing ceremony") else SessionFormat.HYBRID,
+                description=description,
+                starts_at=_local(f"2022-02-23T{start}", kickoff.timezone),
+                ends_at=_local(f"2022-02-23T{end}", kickoff.timezone),
+                room_id=room.id,
+                speakers=[(person, role) for person, role in people if person is not None],
+            ),
+        )
+    agenda.publish_agenda(kickoff, None, agenda.draft_digest(kickoff))
 
 
 def _credentials_path() -> Path:
