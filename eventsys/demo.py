@@ -192,13 +192,14 @@ def load_demo(password: str | None = None) -> dict[str, str]:
 #: The two agreements signed at the kick-off, as the press release tells them: (title, purpose, parties).
 #: It names no signatory and no term, so each party's signatory is an unnamed representative (the record
 #: says the organization signed, not who) and no start or end date is set.
-KICKOFF_MOUS: list[tuple[str, str, list[str]]] = [
+KICKOFF_MOUS: list[tuple[str, str, list[str], str]] = [
     (
         "MOU between WeGO and Edgelands Institute",
         "To conclude the kick-off, WeGO signed an MOU with Edgelands Institute, a multi-disciplinary organization "
         "based in Switzerland that uses academic research, data, and art to explore how the digitalization of "
         "urban security is changing the urban social contract.",
         ["WeGO Secretariat", "Edgelands Institute"],
+        "MOU signing with Edgelands Institute",
     ),
     (
         "Agreement between SNU GSPA and WeGO on the WeGO Smart City Champions program",
@@ -206,6 +207,7 @@ KICKOFF_MOUS: list[tuple[str, str, list[str]]] = [
         "partner with WeGO on the WeGO Smart City Champions program, WeGO's 15-week youth program launched at the "
         "kick-off. The signing ceremony was held offline, at the event.",
         ["Seoul National University Graduate School of Public Administration", "WeGO Secretariat"],
+        "Signing ceremony: Seoul National University Graduate School of Public Administration and WeGO",
     ),
 ]
 
@@ -218,7 +220,12 @@ def _record_mous(kickoff: Event, orgs: dict[str, Organization]) -> None:
     from eventsys.mou.models import MouVisibility
 
     db.session.flush()
-    for title, purpose, parties in KICKOFF_MOUS:
+    from eventsys.agenda.models import Session
+
+    for title, purpose, parties, ceremony in KICKOFF_MOUS:
+        session_id = db.session.scalar(
+            sa.select(Session.id).where(Session.event_id == kickoff.id, Session.title == ceremony)
+        )
         data = mou.MouData(
             title=title,
             summary=purpose,
@@ -226,6 +233,7 @@ def _record_mous(kickoff: Event, orgs: dict[str, Organization]) -> None:
             signing_date=date(2022, 2, 23),
             visibility=MouVisibility.PUBLIC,
             internal_notes="The press release names neither the signatories nor the agreement's term.",
+            session_id=session_id,
         )
         record = mou.create_mou(None, kickoff, data, [orgs[name].id for name in parties])
         for party in record.parties:

@@ -28,5 +28,8 @@ def test_the_kickoff_mous(app: Flask, client) -> None:
         # Each party signed; the press release does not say who signed for it.
         assert [[s.person for s in p.signatories] for p in mou.parties] == [[None], [None]]
     assert "Smart City Champions" in mous[1].title
+    # Linked to the ceremonies on the demo agenda.
+    assert mous[0].session.title == "MOU signing with Edgelands Institute"
+    assert mous[1].session.title.startswith("Signing ceremony: Seoul National University")
     page = client.get(f"/events/{KICKOFF_SLUG}/mous").get_data(as_text=True)
     assert "MOU between WeGO and Edgelands Institute" in page and "Smart City Champions" in page
