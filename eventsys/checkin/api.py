@@ -96,8 +96,11 @@ def _list_for(event: Event, data: dict[str, Any], device: DoorDevice | None, at:
         return services.get_list(event, data["list"])
     if device is not None and device.list_id is not None:
         return services.get_list(event, device.list_id)
-    services.ensure_default_lists(event)
-    found = services.default_list_for(event, at or services.utcnow())
+    when = at or services.utcnow()
+    found = services.default_list_for(event, when)
+    if found is None:
+        services.ensure_default_lists(event)
+        found = services.default_list_for(event, when)
     if found is None:
         raise BadRequest(_("Today is not an event day: choose a check-in list."), code="no_list", field="list")
     return found
