@@ -138,3 +138,13 @@ def test_public_page_shows_times_in_the_event_zone_with_machine_readable_utc(cli
     assert "2:00\u202fPM (Seoul, UTC+9)" in page or "2:00 PM (Seoul, UTC+9)" in page
     assert 'datetime="2022-02-23T05:00:00+00:00"' in page
     assert "data-local-time" in page  # localtime.js adds the viewer's zone beside it
+
+
+def test_form_fields_carry_only_meaningful_accessibility_attributes(organizer_client) -> None:
+    page = organizer_client.client.get("/manage/events/new").get_data(as_text=True)
+    assert '="None"' not in page
+    assert 'aria-describedby="slug-help"' in page
+    response = organizer_client.post("/manage/events/new", {**VALID_FORM, "ends_at": "2023-10-16T09:00"})
+    page = response.get_data(as_text=True)
+    assert 'aria-describedby="ends_at-error" aria-invalid="true"' in page
+    assert 'id="ends_at-error"' in page
