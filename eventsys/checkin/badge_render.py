@@ -250,9 +250,11 @@ def render_bulk(
     if processes <= 1 or len(jobs) <= 1:
         merge((len(job[0]), _render_chunk(job)) for job in jobs)
     else:
-        warm_up()  # the workers are forked from this process and inherit what is loaded
-        context = multiprocessing.get_context("fork")
-        with context.Pool(processes, maxtasksperchild=CHUNKS_PER_WORKER) as pool:
+        # Workers are forked from a lean server process that has imported only the renderer (not from this
+        # one, which may hold an app and a thousand rows), and load the template, stylesheet and fonts once.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        with context.Pool(processes, initializer=warm_up, maxtasksperchild=CHUNKS_PER_WORKER) as pool:
             results = pool.imap(_render_chunk, jobs)
             merge((len(job[0]), data) for job, data in zip(jobs, results, strict=True))
     writer.add_metadata({"/Title": title})
