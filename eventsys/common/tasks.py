@@ -33,6 +33,19 @@ huey: Huey = Huey("eventsys", utc=True, storage_class=MemoryStorage)
 _worker_app: Flask | None = None
 
 
+class _SqliteStorage(SqliteStorage):
+    """Huey's SQLite storage with the app database's durability: WAL and synchronous=NORMAL.
+
+    Huey leaves SQLite at synchronous=FULL, an fsync on every enqueue inside web requests. NORMAL in WAL
+    mode survives an application crash; only an OS crash or power loss can drop the last commits.
+    """
+
+    def _create_connection(self):  # type: ignore[no-untyped-def]
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=NORMAL")
+        return conn
+
+
 def configure_tasks(app: Flask) -> None:
     """Point the queue at the app's storage (Redis, else SQLite), or run tasks eagerly (TASKS_IMMEDIATE)."""
     immediate = bool(app.config.get("TASKS_IMMEDIATE"))
@@ -42,12 +55,12 @@ def configure_tasks(app: Flask) -> None:
         storage_kwargs: dict[str, Any] = {"url": redis_url}
     else:
         path = app.config.get("TASKS_SQLITE_PATH") or os.path.join(app.instance_path, "huey.db")
-        storage_class, storage_kwargs = SqliteStorage, {"filename": str(path)}
+        storage_class, storage_kwargs = _SqliteStorage, {"filename": str(path)}
     if immediate:
         # In-memory storage for results and schedules; each task runs in the caller as it is enqueued.
         storage_class, storage_kwargs = MemoryStorage, {}
     else:
-        if storage_class is SqliteStorage:
+        if storage_class is _SqliteStorage:
             os.makedirs(os.path.dirname(os.path.abspath(storage_kwargs["filename"])), exist_ok=True)
     if huey.immediate != immediate or huey.storage_class is not storage_class or huey.storage_kwargs != storage_kwargs:
         huey.storage_class = storage_class

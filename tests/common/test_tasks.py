@@ -178,7 +178,11 @@ def test_a_real_worker_sends_the_confirmation(
 def test_worker_module_uses_durable_storage(tmp_path: Path) -> None:
     """``eventsys.worker`` builds the app with tasks queued in SQLite, never eagerly, whatever the config says."""
     result = subprocess.run(
-        [sys.executable, "-c", "import eventsys.worker as w; print(type(w.huey.storage).__name__)"],
+        [
+            sys.executable,
+            "-c",
+            "import eventsys.worker as w, huey.storage as s; print(isinstance(w.huey.storage, s.SqliteStorage))",
+        ],
         env={
             **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
             "EVENTSYS_CONFIG": "development",
@@ -191,5 +195,15 @@ def test_worker_module_uses_durable_storage(tmp_path: Path) -> None:
         cwd=str(Path(__file__).resolve().parents[2]),
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "SqliteStorage"
+    assert result.stdout.strip() == "True"
     assert (tmp_path / "huey.db").exists()
+
+
+def test_the_sqlite_queue_does_not_fsync_on_every_enqueue(tmp_path) -> None:
+    """Enqueueing happens inside web requests: WAL with synchronous=NORMAL, like the app's own database."""
+    from eventsys.common.tasks import _SqliteStorage
+
+    storage = _SqliteStorage(name="t", filename=str(tmp_path / "q.db"))
+    with storage.db() as cursor:
+        assert cursor.execute("pragma synchronous").fetchone()[0] == 1  # NORMAL
+        assert cursor.execute("pragma journal_mode").fetchone()[0] == "wal"
