@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from eventsys.accounts.models import User
 from eventsys.common.db import utcnow
@@ -231,9 +232,10 @@ def import_rows(event: Event, parsed: ParsedFile, actor: User | None) -> ImportR
     """
     if parsed.error_count:
         raise DomainError(
-            _(
-                "%(count)s rows have errors; nothing was imported. Correct the file and upload it again.",
-                count=parsed.error_count,
+            ngettext(
+                "%(num)d row has errors; nothing was imported. Correct the file and upload it again.",
+                "%(num)d rows have errors; nothing was imported. Correct the file and upload it again.",
+                parsed.error_count,
             ),
             code="rows_invalid",
         )
