@@ -2,7 +2,7 @@
 
 from eventsys.accounts.models import EventRole, User
 from eventsys.agenda.models import AgendaFeed, AgendaVersion, Room, Session, SessionSpeaker, Star
-from eventsys.checkin.models import Badge, BadgeBatch, CheckIn, CheckInList, DoorDevice, EventKey
+from eventsys.checkin.models import Badge, BadgeBatch, CheckIn, CheckInConflict, CheckInList, DoorDevice, EventKey
 from eventsys.events.models import Event, Organization, Person
 from eventsys.invitations.models import BulkSend, Invitation
 from eventsys.mou.models import Mou, MouAuditEntry, MouDocument, MouParty, MouSignatory
@@ -16,6 +16,7 @@ __all__ = [
     "BulkSend",
     "CategoryQuota",
     "CheckIn",
+    "CheckInConflict",
     "CheckInList",
     "DoorDevice",
     "Event",

@@ -243,3 +243,96 @@ def badge_pdf(event: Event, door_device: DoorDevice | None, badge_id: int) -> Re
     response.headers["Content-Disposition"] = f'inline; filename="badge-{badge_id}.pdf"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# --- offline doors ------------------------------------------------------------------------------------
+
+
+def _since(raw: str | None) -> datetime | None:
+    if raw in (None, ""):
+        return None
+    try:
+        value = datetime.fromisoformat(str(raw).replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise BadRequest(_("since must be a cursor from an earlier door pack."), code="bad_field", field="since")
+    return value
+
+
+@bp.get("/events/<slug>/door-pack")
+@door_access(services.device_for_token)
+def door_pack(event: Event, door_device: DoorDevice | None) -> Response:
+    """What the scanner page keeps for scanning offline (``?list=<id>&since=<cursor>``); see services.door_pack."""
+    checkin_list = _list_for(event, {"list": request.args.get("list")}, door_device, None)
+    pack = services.door_pack(event, checkin_list, since=_since(request.args.get("since")))
+    if door_device is None:
+        # A page opened offline from the cache carries an old token: the next upload uses this one.
+        from flask_wtf.csrf import generate_csrf
+
+        pack["csrf_token"] = generate_csrf()
+    else:
+        pack["door"] = door_device.name
+    response = jsonify(pack)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _offline_scan(event: Event, item: Any, door_device: DoorDevice | None) -> services.OfflineScan:
+    if not isinstance(item, dict):
+        raise BadRequest(_("Each scan is a JSON object."), code="bad_json")
+    nonce = _text(item, "nonce", 64, required=True) or ""
+    scanned_at = _scanned_at(item)
+    return services.OfflineScan(
+        code=(_text(item, "code", CODE_MAX, required=True) or "").strip(),
+        checkin_list=_list_for(event, item, door_device, scanned_at),
+        nonce=nonce,
+        scanned_at=scanned_at,
+        door=_text(item, "door", services.DOOR_MAX) or "",
+    )
+
+
+@bp.post("/events/<slug>/checkins/batch")
+@door_access(services.device_for_token)
+def checkin_batch(event: Event, door_device: DoorDevice | None) -> tuple[Response, int]:
+    """Upload scans queued offline: ``{scans: [{code, list, door, nonce, scanned_at}, ...]}`` → one result each.
+
+    Results come in the order of the scans, each with its ``nonce``. The server keeps the earliest scan time
+    and records duplicates and refusals (``duplicate``); a retried upload gets the same answers.
+    """
+    data = _payload()
+    items = data.get("scans")
+    if not isinstance(items, list):
+        raise BadRequest(_("scans is missing."), code="missing_field", field="scans")
+    if len(items) > services.BATCH_MAX:
+        raise BadRequest(
+            _("Send at most %(count)d scans at once.", count=services.BATCH_MAX), code="batch_too_large", field="scans"
+        )
+    parsed: list[services.OfflineScan | DomainError] = []
+    for item in items:
+        try:
+            parsed.append(_offline_scan(event, item, door_device))
+        except DomainError as error:
+            parsed.append(error)
+    scans = [scan for scan in parsed if isinstance(scan, services.OfflineScan)]
+    if len({scan.nonce for scan in scans}) != len(scans):
+        raise BadRequest(_("Each scan needs its own nonce."), code="duplicate_nonce", field="nonce")
+    answers = services.upload_offline_scans(event, scans, actor=None if door_device else _actor(), device=door_device)
+    results = []
+    for item, scan in zip(items, parsed, strict=True):
+        nonce = item.get("nonce") if isinstance(item, dict) else None
+        if isinstance(scan, DomainError):
+            results.append({"nonce": nonce, "error": scan.code, "message": scan.message, "field": scan.field})
+            continue
+        answer = answers[scan.nonce]
+        if isinstance(answer, DomainError):
+            results.append({"nonce": nonce, "error": answer.code, "message": answer.message, "field": answer.field})
+            continue
+        body = result_json(event, answer.answer)
+        body["nonce"] = scan.nonce
+        body["list"] = scan.checkin_list.id
+        body["duplicate"] = services.conflict_json(answer.conflict) if answer.conflict is not None else None
+        results.append(body)
+    _touch(door_device)
+    db.session.commit()
+    return jsonify({"results": results}), 200

@@ -237,3 +237,41 @@ class CheckIn(db.Model):
     badge: Mapped[Badge] = relationship()
     checkin_list: Mapped[CheckInList] = relationship()
     device: Mapped[DoorDevice | None] = relationship()
+
+
+class CheckInConflict(db.Model):
+    """An offline scan the server could not apply as its own entry, kept so both doors and the dashboard see it.
+
+    A door that was offline uploads its queued scans later (``eventsys.checkin.services.upload_offline_scans``).
+    ``result`` says what happened to the scan:
+
+    - ``already_checked_in``: the badge was also scanned at another door (or twice at the same one) while a
+      door was offline. The server keeps one entry, with the earliest scan time (``checkin_id``); this row is
+      the other scan, the duplicate.
+    - a refusal (``revoked``, ``not_in_person`` ...): the door let someone in offline whom the server refuses,
+      e.g. a badge revoked while the door was offline.
+
+    The scan's ``nonce`` is unique here too, so a retried upload finds this row and writes nothing new.
+    """
+
+    __tablename__ = "checkin_conflict"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("checkin_list.id", ondelete="CASCADE"))
+    badge_id: Mapped[int | None] = mapped_column(sa.ForeignKey("badge.id", ondelete="CASCADE"))
+    #: For a duplicate: the entry the server kept (the earliest scan).
+    checkin_id: Mapped[int | None] = mapped_column(sa.ForeignKey("checkin.id", ondelete="SET NULL"))
+    #: ``already_checked_in`` or one of the refusals of ``eventsys.checkin.services.RESULTS``.
+    result: Mapped[str] = mapped_column(sa.String(32))
+    door: Mapped[str] = mapped_column(sa.String(100), default="")
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("door_device.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    nonce: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: When the offline door read the badge (its clock).
+    scanned_at: Mapped[datetime]
+    #: When the upload reached the server.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    badge: Mapped[Badge | None] = relationship()
+    checkin_list: Mapped[CheckInList] = relationship()
+    checkin: Mapped[CheckIn | None] = relationship()

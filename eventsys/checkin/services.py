@@ -39,9 +39,10 @@ from sqlalchemy.orm import joinedload
 
 from eventsys.accounts.models import User
 from eventsys.checkin import badges
-from eventsys.checkin.models import Badge, CheckIn, CheckInDirection, CheckInList, DoorDevice
+from eventsys.checkin.models import Badge, CheckIn, CheckInConflict, CheckInDirection, CheckInList, DoorDevice
 from eventsys.common.db import utcnow
 from eventsys.common.errors import DomainError, NotAllowed
+from eventsys.common.timefmt import format_in_zone
 from eventsys.common.tokens import find_by_token, new_token
 from eventsys.events.models import Category, Event, Person
 from eventsys.extensions import db
@@ -862,4 +863,372 @@ def dashboard(event: Event, now: datetime | None = None) -> dict[str, Any]:
         ],
         "per_minute": per_minute,
         "scans_last_minute": per_minute[-1],
+        "offline_conflicts": offline_conflicts(event),
     }
+
+
+# --- offline doors: the door pack and uploads of queued scans -------------------------------------------
+#
+# A scanner page that loses the network keeps working from a "door pack" (``door_pack``): the event's public
+# key, the revoked badges, the attendee summaries door access may see, and the list's live entries. Its scans
+# are queued on the device and uploaded later (``upload_offline_scans``). The rules for an upload:
+#
+# - Idempotent by nonce: a scan already applied (its nonce on a check-in or a conflict row) gets its stored
+#   answer again and writes nothing.
+# - Earliest time wins: when a badge already has a live entry on the list, the entry keeps the earliest scan
+#   (time, door, device, nonce) and the later scan is recorded as a duplicate (``CheckInConflict``), so both
+#   doors learn it on their next sync and the dashboard shows it.
+# - A scan the server refuses (e.g. a badge revoked while the door was offline) is recorded as a conflict
+#   too, and reported to the door.
+
+#: A ``since`` cursor is moved back by this much, so a transaction that committed late is not missed.
+DOOR_PACK_OVERLAP = timedelta(minutes=2)
+#: Most scans one upload may carry.
+BATCH_MAX = 200
+
+
+def _conflict_by_nonce(event: Event, nonce: str) -> CheckInConflict | None:
+    conflict = db.session.scalar(
+        sa.select(CheckInConflict)
+        .where(CheckInConflict.nonce == nonce)
+        .options(joinedload(CheckInConflict.checkin_list))
+    )
+    if conflict is not None and conflict.checkin_list.event_id != event.id:
+        raise CheckInError(_("This request id (nonce) was already used."), code="nonce_reused", field="nonce")
+    return conflict
+
+
+def _offline_summary_pairs(event: Event, start: datetime | None) -> list[tuple[Badge, Registration]]:
+    query = (
+        sa.select(Badge, Registration)
+        .join(Badge.registration)
+        .where(
+            Badge.event_id == event.id,
+            Badge.revoked_at.is_(None),
+            Registration.status == RegistrationStatus.CONFIRMED,
+            Registration.mode == Mode.IN_PERSON,
+        )
+        .options(joinedload(Badge.registration).joinedload(Registration.person).joinedload(Person.organization))
+        .order_by(Badge.id)
+    )
+    if start is not None:
+        query = query.where(sa.or_(Badge.issued_at >= start, Registration.updated_at >= start))
+    return [(badge, registration) for badge, registration in db.session.execute(query).unique()]
+
+
+def offline_summary(registration: Registration) -> dict[str, Any]:
+    """What a door pack carries about one attendee: what the door sees online, minus ids (never an email)."""
+    summary = attendee_summary(registration)
+    del summary["registration_id"]
+    return summary
+
+
+def conflict_json(conflict: CheckInConflict, name: str | None = None) -> dict[str, Any]:
+    kept = conflict.checkin
+    return {
+        "nonce": conflict.nonce,
+        "badge_id": conflict.badge_id,
+        "result": conflict.result,
+        "message": _message(conflict.result) if conflict.result in RESULTS else conflict.result,
+        "name": name,
+        "door": conflict.door,
+        "scanned_at": conflict.scanned_at.isoformat(),
+        "kept": {"door": kept.door, "scanned_at": kept.scanned_at.isoformat()} if kept is not None else None,
+        "created_at": conflict.created_at.isoformat(),
+    }
+
+
+def door_pack(
+    event: Event, checkin_list: CheckInList, *, since: datetime | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """What a door needs to scan offline on ``checkin_list``: everything, or what changed since ``since``.
+
+    The answer's ``cursor`` is the ``since`` of the next sync. Nothing in it is more than door access sees
+    online: attendee summaries (name, organization, category, status, needs) keyed by badge id, no emails.
+    """
+    import base64
+
+    now = now or utcnow()
+    if checkin_list.event_id != event.id:
+        raise ListNotFound()
+    start = since - DOOR_PACK_OVERLAP if since is not None else None
+    public_key = base64.urlsafe_b64encode(badges.event_public_key(event)).decode("ascii").rstrip("=")
+
+    attendees = {
+        str(badge.id): offline_summary(registration) for badge, registration in _offline_summary_pairs(event, start)
+    }
+    revoked_query = sa.select(Badge.id).where(Badge.event_id == event.id, Badge.revoked_at.is_not(None))
+    if start is not None:
+        revoked_query = revoked_query.where(Badge.revoked_at >= start)
+    revoked = list(db.session.scalars(revoked_query.order_by(Badge.id)))
+
+    entries = sa.select(CheckIn).where(CheckIn.list_id == checkin_list.id, CheckIn.direction == CheckInDirection.IN)
+    live_query = entries.where(CheckIn.closed_at.is_(None), CheckIn.annulled_at.is_(None))
+    if start is not None:
+        live_query = live_query.where(sa.or_(CheckIn.created_at >= start, CheckIn.scanned_at >= start))
+        # Entries an earlier scan took over (earliest time wins) keep their created_at: changed conflicts say so.
+        taken_over = sa.select(CheckInConflict.checkin_id).where(
+            CheckInConflict.list_id == checkin_list.id, CheckInConflict.created_at >= start
+        )
+        live_query = live_query.union_all(
+            sa.select(CheckIn).where(
+                CheckIn.id.in_(taken_over), CheckIn.closed_at.is_(None), CheckIn.annulled_at.is_(None)
+            )
+        )
+        live_rows = db.session.scalars(sa.select(CheckIn).from_statement(live_query)).all()
+        released = sorted(
+            set(
+                db.session.scalars(
+                    sa.select(CheckIn.badge_id).where(
+                        CheckIn.list_id == checkin_list.id,
+                        CheckIn.direction == CheckInDirection.IN,
+                        sa.or_(CheckIn.annulled_at >= start, CheckIn.closed_at >= start),
+                    )
+                )
+            )
+        )
+    else:
+        live_rows = db.session.scalars(live_query).all()
+        released = []
+    checkins = {
+        str(entry.badge_id): {
+            "id": entry.id,
+            "door": entry.door,
+            "scanned_at": entry.scanned_at.isoformat(),
+            "scanned_at_local": format_in_zone(entry.scanned_at, event.timezone, "short"),
+            "nonce": entry.nonce,
+        }
+        for entry in live_rows
+    }
+
+    conflict_query = (
+        sa.select(CheckInConflict, Person.name)
+        .outerjoin(CheckInConflict.badge)
+        .outerjoin(Badge.registration)
+        .outerjoin(Registration.person)
+        .where(CheckInConflict.list_id == checkin_list.id)
+        .options(joinedload(CheckInConflict.checkin))
+        .order_by(CheckInConflict.created_at, CheckInConflict.id)
+    )
+    if start is not None:
+        conflict_query = conflict_query.where(CheckInConflict.created_at >= start)
+    conflicts = [conflict_json(conflict, name) for conflict, name in db.session.execute(conflict_query)]
+
+    return {
+        "cursor": now.isoformat(),
+        "full": since is None,
+        "event": {"id": event.id, "slug": event.slug, "name": event.name, "timezone": event.timezone},
+        "list": {
+            "id": checkin_list.id,
+            "name": checkin_list.name,
+            "day": checkin_list.day.isoformat() if checkin_list.day else None,
+            "categories": checkin_list.categories,
+            "allows_exit": checkin_list.allows_exit,
+        },
+        "public_key": public_key,
+        "attendees": attendees,
+        "revoked": revoked,
+        "checkins": checkins,
+        "released": released,
+        "conflicts": conflicts,
+    }
+
+
+@dataclass
+class OfflineScan:
+    """One scan a door queued while offline, as uploaded."""
+
+    code: str
+    checkin_list: CheckInList
+    nonce: str
+    scanned_at: datetime | None
+    door: str = ""
+
+
+@dataclass
+class OfflineResult:
+    """The server's answer to one uploaded scan."""
+
+    nonce: str
+    answer: CheckInResult
+    #: The conflict recorded for this badge by this upload or an earlier one (duplicate or refusal).
+    conflict: CheckInConflict | None = None
+
+
+def _conflict_answer(event: Event, conflict: CheckInConflict) -> CheckInResult:
+    registration = conflict.badge.registration if conflict.badge is not None else None
+    summary = attendee_summary(registration) if registration is not None else None
+    return CheckInResult(
+        result=conflict.result,
+        message=_message(conflict.result),
+        summary=summary,
+        first_checkin=conflict.checkin,
+        replayed=True,
+    )
+
+
+def redeem_offline_scan(
+    event: Event,
+    scan: OfflineScan,
+    *,
+    actor: User | None = None,
+    device: DoorDevice | None = None,
+    now: datetime | None = None,
+) -> OfflineResult:
+    """Apply one scan a door made offline: the same rules as ``redeem_badge``, plus earliest-time-wins.
+
+    - A nonce already applied gets its stored answer (an ``ok``, or the conflict recorded for it).
+    - No live entry: the scan checks the badge in, at its offline scan time.
+    - A live entry from a later scan: this scan takes it over (time, door, device, nonce) and the later scan
+      becomes the duplicate; a live entry from an earlier scan: this scan is the duplicate.
+    - A refusal of a real badge (revoked while the door was offline ...) is recorded as a conflict.
+    """
+    now = now or utcnow()
+    checkin_list = scan.checkin_list
+    if checkin_list.event_id != event.id:
+        raise ListNotFound()
+    nonce = _check_nonce(scan.nonce)
+    existing = _conflict_by_nonce(event, nonce)
+    if existing is not None:
+        return OfflineResult(nonce, _conflict_answer(event, existing), existing)
+    scanned_at = _clamp(scan.scanned_at, now)
+    door = _door(scan.door, device)
+    answer = redeem_badge(
+        event,
+        scan.code,
+        checkin_list,
+        door=door,
+        nonce=nonce,
+        scanned_at=scanned_at,
+        actor=actor,
+        device=device,
+        now=now,
+    )
+    if answer.result == "ok":
+        return OfflineResult(nonce, answer)
+
+    if answer.result == "already_checked_in" and answer.first_checkin is not None:
+        live = answer.first_checkin
+        if scanned_at < live.scanned_at:
+            # This scan came first: the entry becomes this scan, and the later one is the duplicate.
+            conflict = CheckInConflict(
+                list_id=checkin_list.id,
+                badge_id=live.badge_id,
+                checkin_id=live.id,
+                result="already_checked_in",
+                door=live.door,
+                device_id=live.device_id,
+                user_id=live.user_id,
+                nonce=live.nonce,
+                scanned_at=live.scanned_at,
+                created_at=now,
+            )
+            live.scanned_at = scanned_at
+            live.door = door
+            live.device_id = device.id if device else None
+            live.user_id = actor.id if actor else None
+            live.nonce = nonce
+            db.session.flush()  # the entry lets go of the later nonce before the conflict row takes it
+            db.session.add(conflict)
+            db.session.flush()
+            registration = live.badge.registration
+            taken = CheckInResult(
+                result="ok",
+                message=_message("ok"),
+                summary=answer.summary,
+                checkin=live,
+                attention=attention_reasons(registration),
+            )
+            return OfflineResult(nonce, taken, conflict)
+        conflict = CheckInConflict(
+            list_id=checkin_list.id,
+            badge_id=live.badge_id,
+            checkin_id=live.id,
+            result="already_checked_in",
+            door=door,
+            device_id=device.id if device else None,
+            user_id=actor.id if actor else None,
+            nonce=nonce,
+            scanned_at=scanned_at,
+            created_at=now,
+        )
+        db.session.add(conflict)
+        db.session.flush()
+        return OfflineResult(nonce, answer, conflict)
+
+    if answer.summary is None:
+        return OfflineResult(nonce, answer)  # not a badge of ours: nothing to record against a badge
+    # A real badge refused (revoked, cancelled, online, not admitted ...): the door let them in offline.
+    claims, _payload, _signature = badges.parse_code(scan.code)
+    conflict = CheckInConflict(
+        list_id=checkin_list.id,
+        badge_id=claims.badge_id,
+        result=answer.result,
+        door=door,
+        device_id=device.id if device else None,
+        user_id=actor.id if actor else None,
+        nonce=nonce,
+        scanned_at=scanned_at,
+        created_at=now,
+    )
+    db.session.add(conflict)
+    db.session.flush()
+    return OfflineResult(nonce, answer, conflict)
+
+
+def _badge_order(scan: OfflineScan) -> tuple[int, float]:
+    try:
+        badge_id = badges.parse_code(scan.code)[0].badge_id
+    except badges.InvalidCode:
+        badge_id = 0
+    return badge_id, scan.scanned_at.timestamp() if scan.scanned_at else 0.0
+
+
+def upload_offline_scans(
+    event: Event,
+    scans: list[OfflineScan],
+    *,
+    actor: User | None = None,
+    device: DoorDevice | None = None,
+    now: datetime | None = None,
+) -> dict[str, OfflineResult | CheckInError]:
+    """Apply a door's queued scans; the answer for each nonce (a scan with a bad request gets its error).
+
+    Scans are applied by badge id, then scan time, so two uploads lock badges in the same order (no deadlock
+    between two doors uploading at once) and a badge's earliest scan in one upload wins at once. Each scan
+    runs in a savepoint: one bad scan does not undo the others. Flushes, never commits.
+    """
+    if len(scans) > BATCH_MAX:
+        raise CheckInError(
+            _("Send at most %(count)d scans at once.", count=BATCH_MAX), code="batch_too_large", field="scans"
+        )
+    now = now or utcnow()
+    results: dict[str, OfflineResult | CheckInError] = {}
+    for scan in sorted(scans, key=_badge_order):
+        try:
+            with db.session.begin_nested():
+                results[scan.nonce] = redeem_offline_scan(event, scan, actor=actor, device=device, now=now)
+        except CheckInError as error:
+            results[scan.nonce] = error
+    return results
+
+
+def offline_conflicts(event: Event, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest conflicts of uploaded offline scans (duplicates, refusals), newest first, for the dashboard."""
+    rows = db.session.execute(
+        sa.select(CheckInConflict, Person.name, CheckInList.name)
+        .join(CheckInConflict.checkin_list)
+        .outerjoin(CheckInConflict.badge)
+        .outerjoin(Badge.registration)
+        .outerjoin(Registration.person)
+        .where(CheckInList.event_id == event.id)
+        .options(joinedload(CheckInConflict.checkin))
+        .order_by(CheckInConflict.created_at.desc(), CheckInConflict.id.desc())
+        .limit(limit)
+    ).all()
+    found = []
+    for conflict, name, list_name in rows:
+        item = conflict_json(conflict, name)
+        item["list"] = list_name
+        found.append(item)
+    return found

@@ -1,0 +1,304 @@
+"""Offline doors: the door pack, and uploads of scans queued offline (nonces, earliest time wins, conflicts)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from eventsys.checkin import badges, services
+from eventsys.checkin.models import CheckIn, CheckInConflict
+from eventsys.common.db import utcnow
+from eventsys.extensions import db
+from eventsys.registration.services import cancel_registration
+from tests import factories
+from tests.checkin.checkin_helpers import attendee, day_list, event_today, registration_of
+from tests.conftest import Browser
+
+
+def live_entries(badge) -> list[CheckIn]:
+    return list(
+        db.session.scalars(
+            sa.select(CheckIn).where(CheckIn.badge_id == badge.id, CheckIn.annulled_at.is_(None)).order_by(CheckIn.id)
+        )
+    )
+
+
+def conflicts() -> list[CheckInConflict]:
+    return list(db.session.scalars(sa.select(CheckInConflict).order_by(CheckInConflict.id)))
+
+
+def scan(badge, checkin_list, nonce: str, minutes_ago: float, door: str = "") -> services.OfflineScan:
+    return services.OfflineScan(
+        code=badge.code,
+        checkin_list=checkin_list,
+        nonce=nonce,
+        scanned_at=utcnow() - timedelta(minutes=minutes_ago),
+        door=door,
+    )
+
+
+def test_an_offline_scan_checks_in_at_its_scan_time_and_a_retried_upload_writes_nothing(app) -> None:
+    event = event_today()
+    badge = attendee(event, name="Kim Min-ji")
+    entrance = day_list(event)
+    queued = scan(badge, entrance, "offline-0001", minutes_ago=20, door="North door")
+
+    first = services.upload_offline_scans(event, [queued])["offline-0001"]
+    assert first.answer.result == "ok" and not first.answer.replayed
+    assert first.answer.checkin.scanned_at == queued.scanned_at  # the door's time, not the upload's
+    again = services.upload_offline_scans(event, [queued])["offline-0001"]
+    assert again.answer.result == "ok" and again.answer.replayed
+    assert [entry.scanned_at for entry in live_entries(badge)] == [queued.scanned_at]
+    assert conflicts() == []
+
+
+def test_two_doors_offline_one_entry_with_the_earliest_time_and_the_later_scan_is_the_duplicate(app) -> None:
+    event = event_today()
+    badge = attendee(event, name="Ahmed Al-Farsi")
+    entrance = day_list(event)
+    north = factories.DoorDeviceFactory(event=event, name="North door")
+    south = factories.DoorDeviceFactory(event=event, name="South door")
+    early = scan(badge, entrance, "north-00001", minutes_ago=30)
+    late = scan(badge, entrance, "south-00001", minutes_ago=10)
+
+    # The later scan arrives first: it checks in, until the earlier one arrives and takes the entry over.
+    assert services.upload_offline_scans(event, [late], device=south)["south-00001"].answer.result == "ok"
+    taken = services.upload_offline_scans(event, [early], device=north)["north-00001"]
+    assert taken.answer.result == "ok"
+    (entry,) = live_entries(badge)
+    assert (entry.scanned_at, entry.door, entry.nonce, entry.device_id) == (
+        early.scanned_at,
+        "North door",
+        "north-00001",
+        north.id,
+    )
+    (duplicate,) = conflicts()
+    assert (duplicate.result, duplicate.door, duplicate.nonce, duplicate.scanned_at, duplicate.checkin_id) == (
+        "already_checked_in",
+        "South door",
+        "south-00001",
+        late.scanned_at,
+        entry.id,
+    )
+    # South door retries its upload: it now learns its scan is the duplicate; nothing new is written.
+    retried = services.upload_offline_scans(event, [late], device=south)["south-00001"]
+    assert retried.answer.result == "already_checked_in"
+    assert retried.answer.first_checkin.door == "North door"
+    assert len(live_entries(badge)) == 1 and len(conflicts()) == 1
+
+
+def test_a_later_offline_scan_of_a_checked_in_badge_is_recorded_as_a_duplicate_once(app) -> None:
+    event = event_today()
+    badge = attendee(event)
+    entrance = day_list(event)
+    online = services.redeem_badge(
+        event, badge.code, entrance, door="Main", scanned_at=utcnow() - timedelta(minutes=40)
+    )
+    later = scan(badge, entrance, "east-000001", minutes_ago=5, door="East")
+    for _ in range(2):
+        answer = services.upload_offline_scans(event, [later])["east-000001"]
+        assert answer.answer.result == "already_checked_in"
+        assert answer.conflict.checkin_id == online.checkin.id
+    assert [entry.door for entry in live_entries(badge)] == ["Main"]
+    assert [(c.door, c.result) for c in conflicts()] == [("East", "already_checked_in")]
+
+
+def test_the_same_badge_twice_in_one_upload_keeps_the_earliest(app) -> None:
+    event = event_today()
+    badge = attendee(event)
+    entrance = day_list(event)
+    results = services.upload_offline_scans(
+        event,
+        [scan(badge, entrance, "late-000001", minutes_ago=1), scan(badge, entrance, "early-00001", minutes_ago=9)],
+    )
+    assert results["early-00001"].answer.result == "ok"
+    assert results["late-000001"].answer.result == "already_checked_in"
+    (entry,) = live_entries(badge)
+    assert entry.nonce == "early-00001"
+
+
+def test_a_badge_revoked_while_the_door_was_offline_is_reported_and_recorded(app) -> None:
+    event = event_today()
+    badge = attendee(event, name="Lost Badge")
+    entrance = day_list(event)
+    queued = scan(badge, entrance, "revoked-0001", minutes_ago=15, door="North door")
+    badges.reissue_badge(badge)  # the desk re-issued it meanwhile
+
+    answer = services.upload_offline_scans(event, [queued])["revoked-0001"]
+    assert answer.answer.result == "revoked"
+    assert live_entries(badge) == []
+    (conflict,) = conflicts()
+    assert (conflict.result, conflict.badge_id, conflict.door) == ("revoked", badge.id, "North door")
+    # The door hears about it on its next sync, and the dashboard lists it.
+    pack = services.door_pack(event, entrance, since=utcnow() - timedelta(minutes=1))
+    assert [(c["nonce"], c["result"], c["name"]) for c in pack["conflicts"]] == [
+        ("revoked-0001", "revoked", "Lost Badge")
+    ]
+    assert badge.id in pack["revoked"]
+    assert [c["result"] for c in services.dashboard(event)["offline_conflicts"]] == ["revoked"]
+
+
+def test_a_forged_code_is_invalid_and_records_nothing(app) -> None:
+    event = event_today()
+    badge = attendee(event)
+    forged = services.OfflineScan(
+        code=badge.code[:-4] + ("AAAA" if not badge.code.endswith("AAAA") else "BBBB"),
+        checkin_list=day_list(event),
+        nonce="forged-0001",
+        scanned_at=utcnow(),
+    )
+    assert services.upload_offline_scans(event, [forged])["forged-0001"].answer.result == "invalid"
+    assert conflicts() == [] and live_entries(badge) == []
+
+
+def test_a_bad_nonce_fails_only_its_own_scan(app) -> None:
+    event = event_today()
+    good, bad = attendee(event), attendee(event)
+    entrance = day_list(event)
+    results = services.upload_offline_scans(
+        event, [scan(bad, entrance, "no", minutes_ago=1), scan(good, entrance, "good-000001", minutes_ago=1)]
+    )
+    assert isinstance(results["no"], services.CheckInError) and results["no"].code == "bad_nonce"
+    assert results["good-000001"].answer.result == "ok"
+
+
+def test_the_door_pack_carries_the_key_revocations_summaries_and_live_entries_and_no_email(app) -> None:
+    event = event_today()
+    entrance = day_list(event)
+    seen = attendee(event, name="Maria Schmidt", accessibility_needs="Sign language")
+    waiting = attendee(event, name="Jun Park")
+    gone = attendee(event, name="Cancelled Person")
+    cancel_registration(registration_of(gone))
+    services.redeem_badge(event, seen.code, entrance, door="North door")
+
+    pack = services.door_pack(event, entrance)
+    key = base64.urlsafe_b64decode(pack["public_key"] + "=" * (-len(pack["public_key"]) % 4))
+    _claims, payload, signature = badges.parse_code(waiting.code)
+    Ed25519PublicKey.from_public_bytes(key).verify(signature, payload)  # the key the door verifies with
+    assert set(pack["attendees"]) == {str(seen.id), str(waiting.id)}
+    assert pack["attendees"][str(seen.id)] == {
+        "name": "Maria Schmidt",
+        "organization": pack["attendees"][str(seen.id)]["organization"],
+        "category": None,
+        "category_label": None,
+        "status": "confirmed",
+        "status_label": "Confirmed",
+        "mode": "in_person",
+        "needs": "Sign language",
+    }
+    assert pack["revoked"] == [gone.id]
+    assert list(pack["checkins"]) == [str(seen.id)]
+    assert pack["checkins"][str(seen.id)]["door"] == "North door"
+    text = repr(pack)
+    for registration in (registration_of(seen), registration_of(waiting)):
+        assert registration.person.email not in text
+        assert registration.manage_token not in text
+
+
+def test_a_since_cursor_sends_only_changes(app) -> None:
+    event = event_today()
+    entrance = day_list(event)
+    old = attendee(event, name="Before Sync")
+    first = services.door_pack(event, entrance, now=utcnow() + timedelta(minutes=10))
+    assert str(old.id) in first["attendees"]
+    later = utcnow() + timedelta(minutes=10)
+    new = attendee(event)
+    new_badge = db.session.get(type(new), new.id)
+    new_badge.issued_at = later + timedelta(minutes=1)
+    db.session.flush()
+    delta = services.door_pack(event, entrance, since=services.datetime.fromisoformat(first["cursor"]))
+    assert list(delta["attendees"]) == [str(new.id)]
+    assert delta["revoked"] == [] and delta["checkins"] == {} and not delta["full"]
+
+
+# --- the API ------------------------------------------------------------------------------------------
+
+
+def pack_url(event, checkin_list, since: str = "") -> str:
+    return f"/api/v1/events/{event.slug}/door-pack?list={checkin_list.id}" + (f"&since={since}" if since else "")
+
+
+def batch_url(event) -> str:
+    return f"/api/v1/events/{event.slug}/checkins/batch"
+
+
+def test_a_revoked_door_device_can_neither_sync_nor_upload(client, app) -> None:
+    event = event_today()
+    entrance = day_list(event)
+    badge = attendee(event)
+    device = factories.DoorDeviceFactory(event=event, name="West door")
+    auth = {"Authorization": f"Bearer {device.token}"}
+    assert client.get(pack_url(event, entrance), headers=auth).status_code == 200
+    services.revoke_device(device)
+    db.session.commit()
+    assert services.device_for_token(device.token) is None
+    refused = client.get(pack_url(event, entrance), headers=auth)
+    assert refused.status_code == 401 and refused.get_json()["error"] == "unauthorized"
+    upload = client.post(
+        batch_url(event),
+        json={"scans": [{"code": badge.code, "list": entrance.id, "nonce": "west-000001", "scanned_at": None}]},
+        headers=auth,
+    )
+    assert upload.status_code == 401
+    assert live_entries(badge) == []
+
+
+def test_the_batch_endpoint_answers_each_scan_by_nonce(client, app) -> None:
+    event = event_today()
+    entrance = day_list(event)
+    first, second = attendee(event, name="First Person"), attendee(event)
+    device = factories.DoorDeviceFactory(event=event, name="Gate 2")
+    db.session.commit()
+    when = (utcnow() - timedelta(minutes=7)).isoformat()
+    response = client.post(
+        batch_url(event),
+        json={
+            "scans": [
+                {"code": first.code, "list": entrance.id, "nonce": "gate2-00001", "scanned_at": when},
+                {"code": first.code, "list": entrance.id, "nonce": "gate2-00002", "scanned_at": when},
+                {"code": second.code, "list": 999999, "nonce": "gate2-00003", "scanned_at": when},
+                "garbage",
+            ]
+        },
+        headers={"Authorization": f"Bearer {device.token}"},
+    )
+    assert response.status_code == 200, response.get_json()
+    results = response.get_json()["results"]
+    assert [r.get("result") or r.get("error") for r in results] == [
+        "ok",
+        "already_checked_in",
+        "list_not_found",
+        "bad_json",
+    ]
+    assert results[0]["attendee"]["name"] == "First Person" and "email" not in results[0]["attendee"]
+    assert results[0]["checkin"]["door"] == "Gate 2"
+    assert results[1]["duplicate"]["kept"]["door"] == "Gate 2"
+
+
+def test_door_staff_need_the_csrf_header_to_upload(browser: Browser, app) -> None:
+    event = event_today()
+    entrance = day_list(event)
+    badge = attendee(event)
+    staff = factories.door_staff_of(event)
+    db.session.commit()
+    browser.login(staff.email)
+    pack = browser.client.get(pack_url(event, entrance))
+    assert pack.status_code == 200 and pack.get_json()["csrf_token"]
+    payload = {"scans": [{"code": badge.code, "list": entrance.id, "nonce": "staff-00001"}]}
+    assert browser.client.post(batch_url(event), json=payload).status_code == 400
+    ok = browser.client.post(batch_url(event), json=payload, headers={"X-CSRFToken": browser.csrf_token()})
+    assert ok.status_code == 200 and ok.get_json()["results"][0]["result"] == "ok"
+
+
+@pytest.mark.parametrize("since", ["yesterday", "2022-05-18T09:30:00"])
+def test_a_bad_cursor_is_a_clear_400(client, app, since: str) -> None:
+    event = event_today()
+    entrance = day_list(event)
+    device = factories.DoorDeviceFactory(event=event)
+    db.session.commit()
+    response = client.get(pack_url(event, entrance, since), headers={"Authorization": f"Bearer {device.token}"})
+    assert response.status_code == 400 and response.get_json()["field"] == "since"
