@@ -59,6 +59,14 @@ class Config:
     MOU_MAX_UPLOAD_BYTES = int(os.environ.get("MOU_MAX_UPLOAD_BYTES") or 20 * 1024 * 1024)
     MOU_DOCUMENTS_DIR = os.environ.get("MOU_DOCUMENTS_DIR")
     MOU_RENEWAL_NOTICE_DAYS = int(os.environ.get("MOU_RENEWAL_NOTICE_DAYS") or 42)
+    # Certificates: uploaded signature images and logos (default instance/certificate-images), bulk runs'
+    # merged PDFs and ZIPs (default instance/certificates), the largest image accepted, the worker processes
+    # of a bulk run, and the issuer named on LinkedIn (default: the event's name).
+    CERTIFICATE_IMAGE_DIR = os.environ.get("CERTIFICATE_IMAGE_DIR")
+    CERTIFICATE_PDF_DIR = os.environ.get("CERTIFICATE_PDF_DIR")
+    CERTIFICATE_MAX_IMAGE_BYTES = int(os.environ.get("CERTIFICATE_MAX_IMAGE_BYTES") or 2 * 1024 * 1024)
+    CERTIFICATE_PROCESSES = int(os.environ.get("CERTIFICATE_PROCESSES") or 2)
+    CERTIFICATE_ISSUER = os.environ.get("CERTIFICATE_ISSUER")
     # Test-only switches for the concurrency control tests: never change them in a deployment.
     # LOCKING_ENABLED = False turns off eventsys.common.locking.lock_event; only then,
     # RACE_WINDOW_SECONDS makes registration services pause between counting seats and writing.

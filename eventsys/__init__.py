@@ -99,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     import eventsys.models  # noqa: F401  (every table in the metadata)
     from eventsys import site
     from eventsys.accounts import views as accounts_views
+    from eventsys.certificates import views as certificates_views
     from eventsys.checkin import api as checkin_api
     from eventsys.checkin import badge_views
     from eventsys.checkin import views as checkin_views
@@ -118,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(badge_views.bp)
     app.register_blueprint(agenda_views.bp)
     app.register_blueprint(mou_views.bp)
+    app.register_blueprint(certificates_views.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -132,6 +134,7 @@ def register_tasks(app: Flask) -> None:
 
     configure_tasks(app)
     import eventsys.agenda.notifications
+    import eventsys.certificates.tasks
     import eventsys.checkin.badge_tasks
     import eventsys.invitations.tasks
     import eventsys.mou.tasks

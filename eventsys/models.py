@@ -2,6 +2,7 @@
 
 from eventsys.accounts.models import EventRole, User
 from eventsys.agenda.models import AgendaFeed, AgendaVersion, Room, Session, SessionSpeaker, Star
+from eventsys.certificates.models import Certificate, CertificateRun, CertificateTemplate
 from eventsys.checkin.models import Badge, BadgeBatch, CheckIn, CheckInConflict, CheckInList, DoorDevice, EventKey
 from eventsys.events.models import Event, Organization, Person
 from eventsys.invitations.models import BulkSend, Invitation
@@ -15,6 +16,9 @@ __all__ = [
     "BadgeBatch",
     "BulkSend",
     "CategoryQuota",
+    "Certificate",
+    "CertificateRun",
+    "CertificateTemplate",
     "CheckIn",
     "CheckInConflict",
     "CheckInList",

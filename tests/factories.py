@@ -10,6 +10,7 @@ from werkzeug.security import generate_password_hash
 from eventsys.accounts.models import EventRole, Role, User
 from eventsys.checkin.models import BadgeBatch, BadgeBatchStatus, CheckInList, DoorDevice
 from eventsys.agenda.models import Room, Session, SessionFormat, SessionKind
+from eventsys.certificates.models import CertificateKind, CertificateRun, CertificateTemplate, RunSource, RunStatus
 from eventsys.common.tokens import new_token
 from eventsys.events.models import (
     Category,
@@ -253,3 +254,46 @@ def signed_mou(event: Event, visibility: MouVisibility = MouVisibility.PUBLIC, *
         MouSignatoryFactory(party=MouPartyFactory(mou=mou))
     db.session.refresh(mou)
     return mou
+
+
+class CertificateTemplateFactory(Base):
+    """A certificate of appreciation with two signatures (no images) and the citation as its text."""
+
+    class Meta:
+        model = CertificateTemplate
+
+    class Params:
+        event = factory.SubFactory(EventFactory)
+
+    event_id = factory.SelfAttribute("event.id")
+    kind = CertificateKind.APPRECIATION
+    title = "Certificate of Appreciation"
+    intro = "is presented to"
+    body = "{citation}"
+    signatures = factory.LazyFunction(
+        lambda: [
+            {"name": "Oh Se-hoon", "position": "Mayor of Seoul and President of WeGO", "image": None},
+            {"name": "Park Jung-sook", "position": "Secretary General of WeGO", "image": None},
+        ]
+    )
+
+
+class CertificateRunFactory(Base):
+    """A finished bulk run (its files are the test's to write, under ``services.output_folder()``)."""
+
+    class Meta:
+        model = CertificateRun
+
+    class Params:
+        template = factory.SubFactory(CertificateTemplateFactory)
+
+    event_id = factory.SelfAttribute("template.event_id")
+    template_id = factory.SelfAttribute("template.id")
+    source = RunSource.SPEAKERS
+    status = RunStatus.DONE
+    total = 1
+    done = 1
+    issued = 1
+    pdf_file = "run.pdf"
+    zip_file = "run.zip"
+    finished_at = factory.LazyFunction(lambda: datetime.now(UTC))

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from eventsys.accounts.models import Role
 from eventsys.agenda import services as agenda_services
 from eventsys.agenda.models import FeedScope, SpeakerRole
+from eventsys.certificates import services as certificate_services
 from eventsys.checkin import badges
 from eventsys.checkin import services as checkin_services
 from eventsys.common.access import ACCESS_ATTR
@@ -117,6 +118,10 @@ ROUTES: dict[str, Route] = {
         DOOR_DEVICE, "/api/v1/events/{slug}/attendees/{registration_id}/badge", ("POST",), ("reissue",)
     ),
     "checkin_api.badge_pdf": Route(DOOR_DEVICE, "/api/v1/events/{slug}/badges/{badge_id}.pdf"),
+    # The offline scanner: its service worker, the door pack and uploads of queued scans.
+    "checkin.service_worker": Route(PUBLIC, "/scanner-sw.js"),
+    "checkin_api.door_pack": Route(DOOR_DEVICE, "/api/v1/events/{slug}/door-pack?list={list_id}"),
+    "checkin_api.checkin_batch": Route(DOOR_DEVICE, "/api/v1/events/{slug}/checkins/batch", ("POST",), ("scans",)),
     # Badges: an attendee's own badge from the manage link; organizers' bulk PDFs and re-issue.
     "badges.my_badge": Route(PERSONAL, "/r/{badge_manage_token}/badge.pdf"),
     "badges.index": Route(ORGANIZER, "/manage/events/{slug}/badges"),
@@ -197,6 +202,37 @@ ROUTES: dict[str, Route] = {
     "agenda.personal_feed": Route(PERSONAL, "/agenda/feed/{feed_token}.ics"),
     # Redirects (302) to the session's stream.
     "agenda.session_join": Route(PERSONAL, "/join/{join_token}/sessions/{session_id}"),
+    # Certificates: organizers' templates, issuing, bulk runs; the public verification page; the recipient's list.
+    "certificates.index": Route(ORGANIZER, "/manage/events/{slug}/certificates"),
+    "certificates.template_new": Route(ORGANIZER, "/manage/events/{slug}/certificates/templates/new", ("GET", "POST")),
+    "certificates.template_edit": Route(
+        ORGANIZER, "/manage/events/{slug}/certificates/templates/{certificate_template_id}", ("GET", "POST")
+    ),
+    "certificates.template_preview": Route(
+        ORGANIZER, "/manage/events/{slug}/certificates/templates/{certificate_template_id}/preview.pdf"
+    ),
+    "certificates.preview_texts": Route(
+        ORGANIZER,
+        "/manage/events/{slug}/certificates/templates/{certificate_template_id}/preview",
+        ("POST",),
+        ("title", "intro", "body"),
+    ),
+    "certificates.issue": Route(
+        ORGANIZER, "/manage/events/{slug}/certificates/templates/{certificate_template_id}/issue", ("GET", "POST")
+    ),
+    "certificates.start_run": Route(
+        ORGANIZER, "/manage/events/{slug}/certificates/templates/{certificate_template_id}/runs", ("GET", "POST")
+    ),
+    "certificates.run_status": Route(ORGANIZER, "/manage/events/{slug}/certificates/runs/{certificate_run_id}/status"),
+    "certificates.run_pdf": Route(ORGANIZER, "/manage/events/{slug}/certificates/runs/{certificate_run_id}.pdf"),
+    "certificates.run_zip": Route(ORGANIZER, "/manage/events/{slug}/certificates/runs/{certificate_run_id}.zip"),
+    "certificates.certificate_pdf": Route(ORGANIZER, "/manage/events/{slug}/certificates/{certificate_id}.pdf"),
+    "certificates.revoke": Route(
+        ORGANIZER, "/manage/events/{slug}/certificates/{certificate_id}/revoke", ("POST",), ("reason",)
+    ),
+    "certificates.verify": Route(PUBLIC, "/verify/{certificate_code}"),
+    "certificates.mine": Route(PERSONAL, "/r/{manage_token}/certificates"),
+    "certificates.my_pdf": Route(PERSONAL, "/r/{manage_token}/certificates/{certificate_code}.pdf"),
 }
 
 # The door API answers 401 in JSON instead of redirecting to the login page: checked in its own tests below.
@@ -254,7 +290,18 @@ def world(app, tmp_path):
     app.config["BADGE_PDF_DIR"] = str(tmp_path / "badge-pdfs")
     badge_batch = factories.BadgeBatchFactory(event=event, file_name="done.pdf")
     badges.batch_folder().joinpath("done.pdf").write_bytes(tiny_pdf())
+    # Certificates: a template, one issued to the registration's person, a finished bulk run with its files.
+    app.config["CERTIFICATE_PDF_DIR"] = str(tmp_path / "certificate-pdfs")
+    app.config["CERTIFICATE_IMAGE_DIR"] = str(tmp_path / "certificate-images")
+    certificate_template = factories.CertificateTemplateFactory(event=event)
+    certificate = certificate_services.issue_certificate(None, certificate_template, registration.person, "For help")
+    certificate_run = factories.CertificateRunFactory(template=certificate_template)
+    certificate_services.output_folder().joinpath("run.pdf").write_bytes(tiny_pdf())
+    certificate_services.output_folder().joinpath("run.zip").write_bytes(b"PK\x05\x06" + bytes(18))
     return {
+        "certificate_template": certificate_template,
+        "certificate": certificate,
+        "certificate_run": certificate_run,
         "checkin_list": checkin_list,
         "device": device,
         "other_device": factories.DoorDeviceFactory(event=other_event),
@@ -301,6 +348,10 @@ def _url(route: Route, world: dict) -> str:
         badge_manage_token=world["badge"].registration.manage_token,
         badge_registration_id=world["badge"].registration_id,
         badge_batch_id=world["badge_batch"].id,
+        certificate_template_id=world["certificate_template"].id,
+        certificate_run_id=world["certificate_run"].id,
+        certificate_id=world["certificate"].id,
+        certificate_code=world["certificate"].code,
     )
 
 

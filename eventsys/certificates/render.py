@@ -1,0 +1,235 @@
+"""Certificate PDFs: one for a download or an email, or many in chunks on worker processes.
+
+Like badges (``eventsys.checkin.badge_render``), the caller turns certificates into plain, already translated
+``CertificateItem`` values, so rendering needs neither Flask nor the database, and a worker process gets a
+list of items and returns PDF bytes. Every certificate is exactly one A4 landscape page, so a chunk of
+certificates is one WeasyPrint document, and the per-person PDFs of the ZIP are that document's pages, split
+with pypdf (fonts subset once per chunk, not once per person).
+
+What a certificate may load is decided by ``eventsys.common.pdf.SafeURLFetcher``: the app's static files,
+``data:`` URIs, and the folder of images organizers uploaded (signatures, logos), which the service checked
+and re-encoded as PNG. User text is autoescaped by the template and never becomes markup.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import jinja2
+
+from eventsys.common import pdf, qr
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TEMPLATE = "certificates/pdf/document.html"
+STYLESHEET = ROOT / "static" / "css" / "certificate.css"
+#: Certificates per WeasyPrint document in a bulk run.
+CHUNK = 25
+#: Chunks a worker renders before it is replaced (WeasyPrint's memory is not returned to the OS).
+CHUNKS_PER_WORKER = 4
+PROCESSES = 2
+
+
+@dataclass(frozen=True)
+class SignatureBlock:
+    name: str
+    position: str
+    #: ``file:`` URL of the re-encoded signature image (inside an allowed folder), or "".
+    image_url: str = ""
+
+
+@dataclass(frozen=True)
+class CertificateItem:
+    """Everything printed on one certificate, prepared by the caller (translated; escaped by the template)."""
+
+    kind: str
+    title: str
+    intro: str
+    recipient: str
+    organization: str
+    #: The body text with its placeholders already filled (plain text).
+    body: str
+    event_name: str
+    date_text: str
+    place: str
+    code: str
+    verify_url: str
+    verify_label: str
+    code_label: str
+    signatures: tuple[SignatureBlock, ...] = field(default_factory=tuple)
+    logo_url: str = ""
+    #: Short file name for this person's PDF in the ZIP (without ".pdf").
+    file_stem: str = "certificate"
+
+
+def text_direction(text: str) -> str:
+    """ "rtl" if the first strong character is right-to-left (Arabic, Hebrew), else "ltr"."""
+    for char in text:
+        bidi = unicodedata.bidirectional(char)
+        if bidi in ("R", "AL"):
+            return "rtl"
+        if bidi == "L":
+            return "ltr"
+    return "ltr"
+
+
+def name_size_pt(name: str) -> float:
+    """The recipient's name as large as fits one line of 230 mm (generous width estimate), 18-40 pt."""
+    em = 0.0
+    for char in name:
+        if unicodedata.east_asian_width(char) in ("W", "F"):
+            em += 1.0
+        elif char == " ":
+            em += 0.26
+        elif char.isupper():
+            em += 0.72
+        elif unicodedata.category(char).startswith("M"):
+            continue
+        else:
+            em += 0.56
+    width_pt = 230 / 25.4 * 72
+    return round(max(18.0, min(40.0, width_pt / max(em, 1.0) * 0.95)), 1)
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(ROOT / "templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return environment.get_template(TEMPLATE)
+
+
+def warm_up() -> None:
+    """Load the template, the stylesheet and the fonts now (in a worker, before its first chunk)."""
+    _template()
+    pdf.stylesheet(STYLESHEET)
+    pdf.font_config()
+
+
+def document_html(items: Sequence[CertificateItem], *, lang: str = "en", title: str = "Certificates") -> str:
+    certificates = []
+    for item in items:
+        certificates.append(
+            {
+                **asdict(item),
+                "signatures": [asdict(block) for block in item.signatures],
+                "name_pt": name_size_pt(item.recipient),
+                "name_dir": text_direction(item.recipient),
+                "org_dir": text_direction(item.organization),
+                "body_dir": text_direction(item.body),
+                "qr_uri": qr.qr_png_data_uri(item.verify_url),
+            }
+        )
+    return _template().render(certificates=certificates, lang=lang, title=title)
+
+
+def _fetcher(image_roots: Sequence[str]) -> pdf.SafeURLFetcher:
+    return pdf.safe_url_fetcher(tuple(image_roots))
+
+
+def render_certificates(
+    items: Sequence[CertificateItem],
+    *,
+    image_roots: Sequence[str] = (),
+    lang: str = "en",
+    title: str = "Certificates",
+    url_fetcher: pdf.SafeURLFetcher | None = None,
+) -> bytes:
+    """One PDF of ``items`` (one page each), rendered in this process."""
+    html = document_html(items, lang=lang, title=title)
+    return pdf.render_pdf(
+        html, stylesheets=[pdf.stylesheet(STYLESHEET)], url_fetcher=url_fetcher or _fetcher(image_roots)
+    )
+
+
+def _render_chunk(job: tuple[list[CertificateItem], tuple[str, ...], str, str]) -> bytes:
+    items, roots, lang, title = job
+    return render_certificates(items, image_roots=roots, lang=lang, title=title)
+
+
+def chunks(items: Sequence[CertificateItem], size: int = CHUNK) -> Iterator[list[CertificateItem]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def render_bulk(
+    items: Sequence[CertificateItem],
+    merged_out: BinaryIO,
+    zip_out: BinaryIO | None = None,
+    *,
+    image_roots: Sequence[str] = (),
+    lang: str = "en",
+    title: str = "Certificates",
+    processes: int = PROCESSES,
+    chunk_size: int = CHUNK,
+    progress: Callable[[int], Any] | None = None,
+) -> int:
+    """Render ``items`` into one merged PDF (``merged_out``) and a ZIP of one PDF each (``zip_out``).
+
+    Chunks are rendered on a pool of ``processes`` workers forked from a lean server process (as for badges)
+    and recycled after ``CHUNKS_PER_WORKER`` chunks; ``progress(done)`` is called after each chunk. Returns
+    the number of pages.
+    """
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    archive = zipfile.ZipFile(zip_out, "w", zipfile.ZIP_DEFLATED) if zip_out is not None else None
+    roots = tuple(str(root) for root in image_roots)
+    jobs = [(chunk, roots, lang, title) for chunk in chunks(items, chunk_size)]
+    done = 0
+    used_names: set[str] = set()
+
+    def merge(job: tuple[list[CertificateItem], tuple[str, ...], str, str], data: bytes) -> None:
+        nonlocal done
+        reader = PdfReader(io.BytesIO(data))
+        if len(reader.pages) != len(job[0]):
+            raise RuntimeError(f"a certificate took more than one page ({len(reader.pages)} for {len(job[0])})")
+        writer.append(reader)
+        if archive is not None:
+            for item, page in zip(job[0], reader.pages, strict=True):
+                single = PdfWriter()
+                single.add_page(page)
+                single.add_metadata({"/Title": f"{item.title} \u2013 {item.recipient}"})
+                buffer = io.BytesIO()
+                single.write(buffer)
+                name = _unique_name(item.file_stem, used_names)
+                archive.writestr(name, buffer.getvalue())
+        done += len(job[0])
+        if progress is not None:
+            progress(done)
+
+    try:
+        if processes <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                merge(job, _render_chunk(job))
+        else:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            with context.Pool(processes, initializer=warm_up, maxtasksperchild=CHUNKS_PER_WORKER) as pool:
+                for job, data in zip(jobs, pool.imap(_render_chunk, jobs), strict=True):
+                    merge(job, data)
+        writer.add_metadata({"/Title": title})
+        writer.write(merged_out)
+    finally:
+        if archive is not None:
+            archive.close()
+    return len(writer.pages)
+
+
+def _unique_name(stem: str, used: set[str]) -> str:
+    name = f"{stem}.pdf"
+    number = 2
+    while name in used:
+        name = f"{stem}-{number}.pdf"
+        number += 1
+    used.add(name)
+    return name
