@@ -130,6 +130,11 @@ def _message(result: str, direction: CheckInDirection = CheckInDirection.IN) -> 
     return messages[result]
 
 
+def result_messages() -> dict[str, str]:
+    """Every result's message in the current language (the scanner page shows them when it decides offline)."""
+    return {result: _message(result) for result in RESULTS}
+
+
 # --- what door staff may see ------------------------------------------------------------------------
 
 

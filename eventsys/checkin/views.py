@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -12,7 +12,7 @@ from eventsys.accounts.models import Role
 from eventsys.checkin import services
 from eventsys.checkin.forms import DeviceForm, ListForm
 from eventsys.checkin.models import CheckInList, DoorDevice
-from eventsys.common.access import event_role_required, personal_link
+from eventsys.common.access import event_role_required, personal_link, public
 from eventsys.common.db import write_transaction
 from eventsys.common.errors import DomainError
 from eventsys.common.forms import ActionForm, attach_domain_error
@@ -205,7 +205,14 @@ def scanner(event: Event) -> str:
             abort(404)
     if chosen is None:
         chosen = services.default_list_for(event, services.utcnow()) or (lists[0] if lists else None)
-    return render_template("checkin/scanner.html", event=event, lists=lists, chosen=chosen, device=None)
+    return render_template(
+        "checkin/scanner.html",
+        event=event,
+        lists=lists,
+        chosen=chosen,
+        device=None,
+        messages=services.result_messages(),
+    )
 
 
 @bp.get("/door/<token>")
@@ -220,6 +227,63 @@ def door(token: str) -> str:
     device = db.session.get(DoorDevice, device.id)  # reloaded after the commit above
     chosen = device.checkin_list or services.default_list_for(event, services.utcnow())
     response = render_template(
-        "checkin/scanner.html", event=event, lists=lists, chosen=chosen, device=device, token=token
+        "checkin/scanner.html",
+        event=event,
+        lists=lists,
+        chosen=chosen,
+        device=device,
+        token=token,
+        messages=services.result_messages(),
     )
+    return response
+
+
+# --- the offline scanner: service worker --------------------------------------------------------------
+
+#: What the scanner page needs to start with the network off (static/sw.js caches it at install).
+OFFLINE_ASSETS = (
+    "css/main.css",
+    "css/checkin.css",
+    "js/localtime.js",
+    "vendor/jsqr/jsQR.js",
+    "js/offline-scanner.js",
+    "js/scanner.js",
+    "favicon.svg",
+    "manifest.json",
+    "icons/scanner-192.png",
+    "icons/scanner-512.png",
+)
+_SW_CACHE: dict[tuple[float, ...], str] = {}
+
+
+@bp.get("/scanner-sw.js")
+@public
+def service_worker() -> Response:
+    """The scanner page's service worker (static/sw.js), at the site root so it may control the scanner pages.
+
+    Its cache version is a digest of the assets it caches, so a deploy that changes one installs a new worker.
+    """
+    import hashlib
+    import json
+    from pathlib import Path
+
+    folder = Path(current_app.static_folder or "static")
+    files = [folder / "sw.js", *(folder / name for name in OFFLINE_ASSETS)]
+    stamp = tuple(path.stat().st_mtime for path in files)
+    body = _SW_CACHE.get(stamp)
+    if body is None:
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(path.read_bytes())
+        assets = [url_for("static", filename=name) for name in OFFLINE_ASSETS]
+        body = (
+            (folder / "sw.js")
+            .read_text(encoding="utf-8")
+            .replace('"__VERSION__"', json.dumps(digest.hexdigest()[:16]))
+            .replace("__ASSETS__", json.dumps(assets))
+        )
+        _SW_CACHE.clear()
+        _SW_CACHE[stamp] = body
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
     return response

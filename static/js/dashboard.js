@@ -53,6 +53,12 @@
       var name = r.name + (r.direction === "out" ? " (" + d.tOut + ")" : "") + (r.annulled ? " (" + d.tAnnulled + ")" : "");
       return [localTime(r.at), name, r.list, r.door];
     });
+    table("offline_conflicts", data.offline_conflicts || [], function (r) {
+      var what = r.result === "already_checked_in"
+        ? d.tDuplicate + (r.kept ? ": " + d.tKept + " " + r.kept.door + " " + localTime(r.kept.scanned_at) : "")
+        : r.message;
+      return [localTime(r.scanned_at), r.name, r.list, r.door, what];
+    });
     root.dataset.updatedAt = data.generated_at;
   }
 

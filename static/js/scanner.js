@@ -10,7 +10,11 @@
  * DEBOUNCE_MS is ignored (a badge held in front of the camera is read many times a second).
  *
  * A door device page carries the device's token (data-device-token) and sends it as a bearer token without
- * cookies; a logged-in door staff page sends its session cookie and the CSRF token header instead. */
+ * cookies; a logged-in door staff page sends its session cookie and the CSRF token header instead.
+ *
+ * Offline (static/js/offline-scanner.js, window.eventsysOffline): when the browser is offline or the server
+ * does not answer, a badge scan is decided on the device from the synced door pack, shown marked "offline",
+ * and queued for upload. */
 (function () {
   "use strict";
   var root = document.getElementById("scanner");
@@ -18,7 +22,9 @@
   var d = root.dataset;
   var token = d.deviceToken || null;
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  var csrf = csrfMeta ? csrfMeta.content : "";
+  // Read at each request: the offline module refreshes the token when it syncs.
+  function currentCsrf() { return csrfMeta ? csrfMeta.content : ""; }
+  var offline = window.eventsysOffline || null;
   var DEBOUNCE_MS = 1500;
   var SCAN_EVERY_MS = 120;
   var recent = {};
@@ -42,7 +48,7 @@
   function headers(json) {
     var h = { "Accept": "application/json" };
     if (json) { h["Content-Type"] = "application/json"; }
-    if (token) { h["Authorization"] = "Bearer " + token; } else { h["X-CSRFToken"] = csrf; }
+    if (token) { h["Authorization"] = "Bearer " + token; } else { h["X-CSRFToken"] = currentCsrf(); }
     return h;
   }
 
@@ -131,6 +137,9 @@
       if (person.category_label) { details.push(person.category_label); }
       if (data.result !== "ok" && person.status_label) { details.push(person.status_label); }
     }
+    if (data.detail) { details.push(data.detail); }
+    document.getElementById("result-offline").hidden = !data.offline;
+    result.dataset.offline = data.offline ? "true" : "false";
     setText("result-detail", details.join(" · "));
     var first = data.first_checkin;
     setText("result-first", first ? d.tFirst + ": " + first.scanned_at_local + (first.door ? " " + d.tAtDoor + " " + first.door : "") : "");
@@ -164,13 +173,31 @@
     var body = { nonce: newNonce(), scanned_at: new Date().toISOString(), door: doorName(), direction: direction() };
     if (d.list) { body.list = d.list; }
     Object.keys(fields).forEach(function (key) { body[key] = fields[key]; });
+    var canDecideHere = Boolean(offline && fields.code && body.direction === "in");
+    var decideHere = function () {
+      return offline.scanOffline({ code: body.code, nonce: body.nonce, scanned_at: body.scanned_at, door: body.door, list: body.list })
+        .then(showResult)
+        .catch(function () { showMessage("bad", d.tNetwork); });
+    };
+    if (offline && offline.isWiped()) { showMessage("bad", d.tRevokedDoor); return Promise.resolve(); }
+    if (offline && !offline.isOnline()) {
+      if (canDecideHere) { return decideHere(); }
+      showMessage("bad", body.direction === "out" ? d.tOfflineExit : d.tNetwork);
+      return Promise.resolve();
+    }
     var attempt = function (isRetry) {
       return call("POST", d.checkinUrl, body).then(function (answer) {
-        if (answer.data && answer.data.result) { showResult(answer.data); return; }
+        if (answer.data && answer.data.result) {
+          showResult(answer.data);
+          if (offline) { offline.noteOnline(body, answer.data); }
+          return;
+        }
+        if (offline && (answer.status === 401 || answer.status === 403)) { offline.refresh(false); }
         showMessage("bad", (answer.data && answer.data.message) || ("HTTP " + answer.status));
       }).catch(function () {
         // The same nonce: if the first request did arrive, the retry gets its answer, never a second entry.
         if (!isRetry) { return attempt(true); }
+        if (canDecideHere) { offline.markUnreachable(); return decideHere(); }
         showMessage("bad", d.tNetwork);
       });
     };
@@ -259,6 +286,7 @@
     undoButton.disabled = true;
     call("POST", withId(d.annulUrl, id), {}).then(function (answer) {
       if (answer.ok) {
+        if (offline) { offline.forgetEntry(id); }
         lastEntryId = null;
         recent = {};
         showMessage("info", d.tUndoDone);
@@ -346,6 +374,7 @@
   function runSearch() {
     var q = searchInput.value.trim();
     if (q.length < 2) { return; }
+    if (offline && !offline.isOnline()) { showMessage("bad", d.tOfflineSearch); return; }
     call("GET", d.searchUrl + "?q=" + encodeURIComponent(q)).then(function (answer) {
       renderResults(answer.ok && answer.data ? answer.data.attendees : []);
     }).catch(function () { showMessage("bad", d.tNetwork); });
