@@ -1,0 +1,215 @@
+"""The scanner page offline in Chromium: door pack, WebCrypto verification, a queue that survives a reload, upload.
+
+A door device's page syncs its door pack and caches itself (service worker); then the network goes away
+(``context.set_offline(True)``) and badges are scanned through the keyboard-wedge field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from playwright.sync_api import BrowserContext, Page, expect
+
+from eventsys.checkin import badges
+from eventsys.checkin.models import CheckIn, CheckInConflict
+from eventsys.extensions import db
+from tests import factories
+from tests.browser import log_in
+from tests.checkin.checkin_helpers import attendee, day_list, event_today
+
+WEDGE = "Badge code (USB scanner or typing, then Enter)"
+DEBOUNCE_S = 1.6  # past the scanner's debounce of repeated reads
+
+
+def open_door(context: BrowserContext, token: str) -> Page:
+    """The door's page, synced and cached: ready to work offline."""
+    page = context.new_page()
+    page.goto(f"/door/{token}")
+    expect(page.locator("#scanner")).to_have_attribute("data-offline-ready", "true")
+    expect(page.locator("#offline-status")).to_have_attribute("data-online", "true")
+    return page
+
+
+def scan(page: Page, code: str) -> None:
+    page.get_by_label(WEDGE).focus()
+    page.keyboard.type(code, delay=2)
+    page.keyboard.press("Enter")
+
+
+def queue_of(page: Page) -> list[dict]:
+    """The scans queued in the page's IndexedDB."""
+    return page.evaluate(
+        """() => new Promise((resolve, reject) => {
+            const open = indexedDB.open("eventsys-door");
+            open.onsuccess = () => {
+                const read = open.result.transaction("queue").objectStore("queue").getAll();
+                read.onsuccess = () => { open.result.close(); resolve(read.result); };
+                read.onerror = () => reject(read.error);
+            };
+            open.onerror = () => reject(open.error);
+        })"""
+    )
+
+
+def expect_result(page: Page, result: str, css: str) -> None:
+    overlay = page.locator("#result")
+    expect(overlay).to_have_attribute("data-result", result)
+    expect(overlay).to_have_attribute("data-offline", "true")
+    expect(overlay).to_have_class(f"result {css}")
+    expect(page.locator("#result-offline")).to_be_visible()
+    expect(page.locator("#result-offline")).to_have_text("Offline")
+
+
+def entries(badge_id: int) -> list[tuple[str, str, datetime]]:
+    rows = db.session.scalars(
+        sa.select(CheckIn).where(CheckIn.badge_id == badge_id, CheckIn.annulled_at.is_(None)).order_by(CheckIn.id)
+    )
+    return [(row.nonce, row.door, row.scanned_at) for row in rows]
+
+
+def test_a_door_scans_offline_survives_a_reload_and_uploads_the_offline_times(
+    live_server, new_context, browser_errors
+) -> None:
+    def build() -> dict:
+        event = event_today(name="WeGO Kick-off")
+        valid = attendee(event, name="Kim Valid")
+        twice = attendee(event, name="Twice Scanned", accessibility_needs="Wheelchair access")
+        lost = attendee(event, name="Lost Badge")
+        badges.reissue_badge(lost)  # the old code is revoked
+        device = factories.DoorDeviceFactory(event=event, name="North door")
+        day_list(event)
+        db.session.flush()
+        return {
+            "token": device.token,
+            "valid": (valid.id, valid.code),
+            "twice": (twice.id, twice.code),
+            "lost": (lost.id, lost.code),
+        }
+
+    world = live_server.run(build)
+    context = new_context(timezone_id="Asia/Seoul")
+    page = open_door(context, world["token"])
+
+    context.set_offline(True)
+    status = page.locator("#offline-status")
+    expect(status).to_have_attribute("data-online", "false")
+    expect(page.locator("#net-state")).to_have_text("Offline")
+
+    scan(page, world["valid"][1])
+    expect_result(page, "ok", "result-ok")
+    expect(page.locator("#result-name")).to_have_text("Kim Valid")
+
+    scan(page, world["lost"][1])
+    expect_result(page, "revoked", "result-bad")
+
+    scan(page, world["twice"][1])
+    expect_result(page, "ok", "result-attention")  # needs flagged: purple, from the door pack
+    expect(page.locator("#result-attention")).to_contain_text("Wheelchair access")
+    page.wait_for_timeout(DEBOUNCE_S * 1000)
+    scan(page, world["twice"][1])
+    expect_result(page, "already_checked_in", "result-warn")
+    expect(page.locator("#result-first")).to_contain_text("at North door")
+
+    expect(status).to_have_attribute("data-queued", "2")
+    queued = {item["badge"]: item for item in queue_of(page)}
+    assert set(queued) == {str(world["valid"][0]), str(world["twice"][0])}
+
+    # Closing or reloading loses nothing: the page comes from the service worker, the queue from IndexedDB.
+    page.reload()
+    expect(page.locator("#scanner")).to_have_attribute("data-offline-loaded", "true")
+    expect(status).to_have_attribute("data-online", "false")
+    expect(status).to_have_attribute("data-queued", "2")
+    expect(page.locator("#queued-count")).to_have_text("2")
+    assert live_server.run(lambda: db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn))) == 0
+
+    page.wait_for_timeout(1000)  # the upload happens clearly later than the scans
+    context.set_offline(False)
+    expect(status).to_have_attribute("data-online", "true")
+    expect(status).to_have_attribute("data-queued", "0")
+
+    def stored() -> dict:
+        return {
+            "valid": entries(world["valid"][0]),
+            "twice": entries(world["twice"][0]),
+            "lost": entries(world["lost"][0]),
+            "all": db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn)),
+            "conflicts": db.session.scalar(sa.select(sa.func.count()).select_from(CheckInConflict)),
+        }
+
+    server = live_server.run(stored)
+    for name in ("valid", "twice"):
+        item = queued[str(world[name][0])]
+        offline_time = datetime.fromisoformat(item["scanned_at"].replace("Z", "+00:00"))
+        assert server[name] == [(item["nonce"], "North door", offline_time)], name
+    assert server["lost"] == [] and server["all"] == 2 and server["conflicts"] == 0
+    assert browser_errors == []
+
+
+def test_two_doors_scan_the_same_badge_offline_one_entry_and_everyone_sees_the_duplicate(
+    live_server, new_context, browser_errors
+) -> None:
+    def build() -> dict:
+        event = event_today(name="WeGO General Assembly")
+        badge = attendee(event, name="Oh Se-hoon")
+        north = factories.DoorDeviceFactory(event=event, name="North door")
+        south = factories.DoorDeviceFactory(event=event, name="South door")
+        organizer = factories.organizer_of(event)
+        day_list(event)
+        db.session.flush()
+        return {
+            "slug": event.slug,
+            "badge": (badge.id, badge.code),
+            "north": north.token,
+            "south": south.token,
+            "organizer": organizer.email,
+        }
+
+    world = live_server.run(build)
+    north_context, south_context = new_context(), new_context()
+    north, south = open_door(north_context, world["north"]), open_door(south_context, world["south"])
+    north_context.set_offline(True)
+    south_context.set_offline(True)
+    expect(north.locator("#offline-status")).to_have_attribute("data-online", "false")
+    expect(south.locator("#offline-status")).to_have_attribute("data-online", "false")
+
+    scan(north, world["badge"][1])  # first, at the north door
+    expect_result(north, "ok", "result-ok")
+    north.wait_for_timeout(300)
+    scan(south, world["badge"][1])  # then at the south door, which cannot know
+    expect_result(south, "ok", "result-ok")
+    (north_scan,) = queue_of(north)
+    (south_scan,) = queue_of(south)
+
+    # The later scan reaches the server first; the earlier one takes the entry over when its door comes back.
+    south_context.set_offline(False)
+    expect(south.locator("#offline-status")).to_have_attribute("data-queued", "0")
+    north_context.set_offline(False)
+    expect(north.locator("#offline-status")).to_have_attribute("data-queued", "0")
+    south.evaluate("window.eventsysOffline.refresh(false)")  # its next sync (every minute)
+
+    def stored() -> tuple[list, list]:
+        conflicts = db.session.scalars(sa.select(CheckInConflict)).all()
+        return entries(world["badge"][0]), [(c.nonce, c.door, c.result) for c in conflicts]
+
+    kept, conflicts = live_server.run(stored)
+    north_time = datetime.fromisoformat(north_scan["scanned_at"].replace("Z", "+00:00"))
+    assert kept == [(north_scan["nonce"], "North door", north_time)]
+    assert conflicts == [(south_scan["nonce"], "South door", "already_checked_in")]
+
+    for page in (north, south):
+        notice = page.locator(f'#notice-list li[data-nonce="{south_scan["nonce"]}"]')
+        expect(notice).to_contain_text("Oh Se-hoon")
+        expect(notice).to_contain_text("Scanned at two doors")
+        expect(notice).to_contain_text("South door")
+        expect(notice).to_contain_text("kept: North door")
+
+    dashboard = new_context().new_page()
+    log_in(dashboard, world["organizer"])
+    dashboard.goto(f"/manage/events/{world['slug']}/checkin/")
+    row = dashboard.locator('[data-table="offline_conflicts"] tr')
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Oh Se-hoon")
+    expect(row).to_contain_text("South door")
+    expect(row).to_contain_text("Duplicate: kept North door")
+    assert browser_errors == []
