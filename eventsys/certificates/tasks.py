@@ -50,7 +50,7 @@ def email_certificate(certificate_id: int) -> None:
             "certificate",
             language,
             certificate=certificate,
-            template=template,
+            cert_template=template,
             event=template.event,
             verify_url=services.verify_url(certificate.code),
         )
