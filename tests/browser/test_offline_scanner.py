@@ -213,3 +213,77 @@ def test_two_doors_scan_the_same_badge_offline_one_entry_and_everyone_sees_the_d
     expect(row).to_contain_text("South door")
     expect(row).to_contain_text("Duplicate: kept North door")
     assert browser_errors == []
+
+
+def stored_databases(page: Page) -> list[str]:
+    return page.evaluate("async () => (await indexedDB.databases()).map((db) => db.name)")
+
+
+def test_a_revoked_door_stops_syncing_and_forgets_its_data(live_server, new_context, browser_errors) -> None:
+    from eventsys.checkin import services
+    from eventsys.checkin.models import DoorDevice
+
+    def build() -> dict:
+        event = event_today()
+        badge = attendee(event, name="Queued Person")
+        device = factories.DoorDeviceFactory(event=event, name="East door")
+        day_list(event)
+        db.session.flush()
+        return {"token": device.token, "device": device.id, "code": badge.code, "badge": badge.id}
+
+    world = live_server.run(build)
+    context = new_context()
+    page = open_door(context, world["token"])
+    assert stored_databases(page) == ["eventsys-door"]
+    context.set_offline(True)
+    scan(page, world["code"])
+    expect_result(page, "ok", "result-ok")
+    expect(page.locator("#offline-status")).to_have_attribute("data-queued", "1")
+
+    live_server.run(lambda: services.revoke_device(db.session.get(DoorDevice, world["device"])))
+    context.set_offline(False)  # reconnects: the upload is refused (401), and the page forgets everything
+    expect(page.locator("#offline-alert")).to_contain_text("This door was revoked")
+    expect(page.locator("#scanner")).to_have_attribute("data-wiped", "true")
+    expect(page.locator("#offline-status")).to_have_attribute("data-queued", "0")
+    assert stored_databases(page) == []
+    assert page.evaluate("async () => (await caches.keys()).filter((k) => k.startsWith('eventsys-scanner'))") == []
+    assert live_server.run(lambda: entries(world["badge"])) == []
+    # The page no longer comes back offline: the service worker and its cache are gone.
+    context.set_offline(True)
+    try:
+        page.reload()
+    except Exception as error:  # Chromium's offline error page
+        assert "ERR_INTERNET_DISCONNECTED" in str(error)
+    else:
+        raise AssertionError("the revoked door's page still loads offline")
+    browser_errors[:] = [e for e in browser_errors if "401" not in e and "ERR_INTERNET_DISCONNECTED" not in e]
+    assert browser_errors == []
+
+
+def test_logging_out_at_the_door_clears_the_stored_data(live_server, new_context, browser_errors) -> None:
+    def build() -> dict:
+        event = event_today()
+        attendee(event, name="Private Person")
+        staff = factories.door_staff_of(event)
+        db.session.flush()
+        return {"slug": event.slug, "email": staff.email}
+
+    world = live_server.run(build)
+    page = new_context().new_page()
+    log_in(page, world["email"])
+    page.goto(f"/manage/events/{world['slug']}/checkin/scan")
+    expect(page.locator("#scanner")).to_have_attribute("data-offline-ready", "true")
+    assert "Private Person" in page.evaluate(
+        """() => new Promise((resolve) => {
+            const open = indexedDB.open("eventsys-door");
+            open.onsuccess = () => {
+                const read = open.result.transaction("packs").objectStore("packs").getAll();
+                read.onsuccess = () => { open.result.close(); resolve(JSON.stringify(read.result)); };
+            };
+        })"""
+    )
+    page.locator("header").get_by_role("button", name="Log out").click()
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
+    assert stored_databases(page) == []
+    assert page.evaluate("async () => (await navigator.serviceWorker.getRegistrations()).length") == 0
+    assert browser_errors == []
