@@ -204,11 +204,13 @@ def test_the_calendar_download_is_a_published_entry_in_the_event_zone(browser, a
     assert event.online_url not in body.decode()
 
 
-def test_the_manage_page_links_the_calendar_and_no_badge_or_certificate_yet(browser, event) -> None:
+def test_the_manage_page_links_the_calendar_and_the_badge_but_no_certificate_yet(browser, event) -> None:
     registration = factories.RegistrationFactory(event=event)
     html = browser.client.get(f"/r/{registration.manage_token}").get_data(as_text=True)
     assert f"/r/{registration.manage_token}/calendar.ics" in html
-    assert "badge" not in html.lower() and "certificate" not in html.lower()
+    # A confirmed in-person registrant downloads their badge (tests/checkin/test_badge_pdf.py).
+    assert f"/r/{registration.manage_token}/badge.pdf" in html
+    assert "certificate" not in html.lower()
 
 
 def test_a_cancel_post_without_confirmation_changes_nothing(browser, event) -> None:
