@@ -78,11 +78,13 @@ def login() -> str | Response | tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    """End the session."""
+    """End the session, and wipe what door scanners stored on this device (queued scans upload before)."""
     if ActionForm().validate_on_submit():
         logout_user()
         flash(_("You are logged out."), "success")
-        return redirect(url_for("events.index"))
+        response = redirect(url_for("events.index"))
+        response.headers["Clear-Site-Data"] = '"cache", "storage"'
+        return response
     abort(400)
 
 
