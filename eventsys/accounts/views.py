@@ -78,13 +78,11 @@ def login() -> str | Response | tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    """End the session, and wipe what door scanners stored on this device (queued scans upload before)."""
+    """End the session."""
     if ActionForm().validate_on_submit():
         logout_user()
         flash(_("You are logged out."), "success")
-        response = redirect(url_for("events.index"))
-        response.headers["Clear-Site-Data"] = '"cache", "storage"'
-        return response
+        return redirect(url_for("events.index"))
     abort(400)
 
 
