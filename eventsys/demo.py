@@ -186,6 +186,7 @@ def load_demo(password: str | None = None) -> dict[str, str]:
     _invite_ambassadors(kickoff)
     _kickoff_agenda(kickoff)
     _record_mous(kickoff, orgs)
+    _kickoff_certificates(kickoff)
     return {user.email: password for user in (organizer, door, admin)}
 
 
@@ -239,6 +240,55 @@ def _record_mous(kickoff: Event, orgs: dict[str, Organization]) -> None:
         for party in record.parties:
             mou.add_signatory(None, record, party.id)  # signed by the organization; the signer is not named
         mou.sign_mou(None, record)
+
+
+#: The citation of the certificate of appreciation, as the kick-off press release words it.
+PERU_CITATION = "in recognition for having secured three Peruvian cities as members of WeGO in 2021"
+
+
+def _kickoff_certificates(kickoff: Event) -> None:
+    """The certificate of appreciation handed to the Ambassador of Peru at the kick-off, and the attendance
+    certificate template. Attendance certificates go to the attendees checked in at the door; the demo has no
+    registrations yet (the ambassadors' invitations are not sent), so none is issued until there are check-ins."""
+    from datetime import timedelta
+
+    from eventsys.certificates import services as certificates
+    from eventsys.certificates.models import CertificateKind, RunSource
+
+    signatures = [
+        certificates.SignatureData("Se-hoon Oh", "Mayor of Seoul and President of WeGO"),
+        certificates.SignatureData("Jung Sook Park", "Secretary General of WeGO"),
+    ]
+    appreciation = certificates.create_template(
+        None,
+        kickoff,
+        certificates.TemplateData(
+            kind=CertificateKind.APPRECIATION,
+            title="Certificate of Appreciation",
+            intro="is presented to",
+            body="{citation}",
+            signatures=signatures,
+        ),
+    )
+    ambassador = db.session.scalar(sa.select(Person).where(Person.email == ambassador_email("Peru")))
+    assert ambassador is not None
+    # Handed over in the ceremony at 14:50 in Seoul (see the agenda).
+    certificates.issue_certificate(
+        None, appreciation, ambassador, PERU_CITATION, now=kickoff.starts_at + timedelta(minutes=50)
+    )
+    attendance = certificates.create_template(
+        None,
+        kickoff,
+        certificates.TemplateData(
+            kind=CertificateKind.ATTENDANCE,
+            title="Certificate of Attendance",
+            intro="This is to certify that",
+            body="attended {event} on {date}.",
+            signatures=signatures,
+        ),
+    )
+    if certificates.days_checked_in(kickoff):
+        certificates.start_run(None, attendance, RunSource.CHECKED_IN_DAYS, min_days=1)
 
 
 #: Embassies whose invitations go out in Spanish; the others in English.
