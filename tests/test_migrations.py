@@ -59,3 +59,13 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database_url: str)
         tables = set(sa.inspect(db.engine).get_table_names())
         assert {"event", "person", "organization", "user_account", "event_role"} <= tables
         db.engine.dispose()
+
+
+def test_the_migrations_form_one_line(app) -> None:
+    """One head: work done on parallel branches is put in a line before it lands."""
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert len(heads) == 1, f"several migration heads: {heads}; set each new migration's down_revision in turn"

@@ -1,7 +1,7 @@
 """check-in: lists, door devices, check-ins
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Depends on: 0004 (the badge table)
 Create Date: 2026-11-25 10:10:00
 
@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
-depends_on = '0004'
+depends_on = None
 
 LIVE_ENTRY = "direction = 'in' AND closed_at IS NULL AND annulled_at IS NULL"
 

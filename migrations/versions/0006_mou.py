@@ -1,7 +1,7 @@
 """mou signing records
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 Create Date: 2026-11-26 10:00:00.000000
 
 mou.session_id refers to the agenda's agenda_session (migration 0003), hence depends_on.
@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0002'
+down_revision = '0005'
 branch_labels = None
-depends_on = '0003'
+depends_on = None
 
 
 def upgrade():

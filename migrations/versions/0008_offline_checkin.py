@@ -1,7 +1,7 @@
 """offline check-in: conflicts of uploaded offline scans (duplicates, refusals)
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0007
 Depends on: 0005 (the check-in tables)
 Create Date: 2026-11-26 10:00:00
 
@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0002'
+down_revision = '0007'
 branch_labels = None
-depends_on = '0005'
+depends_on = None
 
 
 def upgrade():
