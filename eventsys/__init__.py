@@ -99,11 +99,11 @@ def register_blueprints(app: Flask) -> None:
     import eventsys.models  # noqa: F401  (every table in the metadata)
     from eventsys import site
     from eventsys.accounts import views as accounts_views
+    from eventsys.agenda import views as agenda_views
     from eventsys.certificates import views as certificates_views
     from eventsys.checkin import api as checkin_api
     from eventsys.checkin import badge_views
     from eventsys.checkin import views as checkin_views
-    from eventsys.agenda import views as agenda_views
     from eventsys.events import views as events_views
     from eventsys.invitations import views as invitations_views
     from eventsys.mou import views as mou_views

@@ -8,9 +8,9 @@ import factory
 from werkzeug.security import generate_password_hash
 
 from eventsys.accounts.models import EventRole, Role, User
-from eventsys.checkin.models import BadgeBatch, BadgeBatchStatus, CheckInList, DoorDevice
 from eventsys.agenda.models import Room, Session, SessionFormat, SessionKind
 from eventsys.certificates.models import CertificateKind, CertificateRun, CertificateTemplate, RunSource, RunStatus
+from eventsys.checkin.models import BadgeBatch, BadgeBatchStatus, CheckInList, DoorDevice
 from eventsys.common.tokens import new_token
 from eventsys.events.models import (
     Category,
