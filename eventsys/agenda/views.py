@@ -32,6 +32,7 @@ from eventsys.common.timefmt import NonexistentLocalTime, is_valid_timezone, loc
 from eventsys.events.models import Event, Person
 from eventsys.extensions import db
 from eventsys.registration import services as registration_services
+from eventsys.registration.views import join_and_redirect
 
 bp = Blueprint("agenda", __name__)
 
@@ -773,18 +774,7 @@ def session_join(token: str, session_id: int) -> Response | tuple[str, int]:
     session = db.session.get(Session, session_id)
     if session is None or session.event_id != registration.event_id or not session.format.has_online:
         abort(404)
-    try:
-        url = registration_services.record_join(registration)
-    except DomainError as error:
-        db.session.rollback()
-        page = render_template(
-            "registration/join_refused.html", registration=registration, event=registration.event, message=error.message
-        )
-        return page, 409 if error.code == "no_online_url" else 403
-    db.session.commit()
-    response = redirect(session.stream_url or url, code=302)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return join_and_redirect(registration, session.stream_url)
 
 
 from eventsys.agenda import api  # noqa: E402,F401  (the builder's JSON endpoint, on this blueprint)

@@ -371,6 +371,11 @@ def join(token: str) -> Response | tuple[str, int]:
     registration = services.find_registration_by_join_token(token)
     if registration is None:
         abort(404)
+    return join_and_redirect(registration)
+
+
+def join_and_redirect(registration: Registration, stream_url: str | None = None) -> Response | tuple[str, int]:
+    """Record the join, then redirect to ``stream_url`` or the event's platform; a clear page when refused."""
     try:
         url = services.record_join(registration)
     except DomainError as error:
@@ -380,7 +385,7 @@ def join(token: str) -> Response | tuple[str, int]:
         )
         return page, 409 if error.code == "no_online_url" else 403
     db.session.commit()
-    response = redirect(url, code=302)
+    response = redirect(stream_url or url, code=302)
     response.headers["Cache-Control"] = "no-store"
     return response
 
