@@ -283,31 +283,50 @@ def _offline_scan(event: Event, item: Any, door_device: DoorDevice | None) -> se
         raise BadRequest(_("Each scan is a JSON object."), code="bad_json")
     nonce = _text(item, "nonce", 64, required=True) or ""
     scanned_at = _scanned_at(item)
+    kind = item.get("kind") or "checkin"
+    if kind not in services.OFFLINE_KINDS:
+        raise BadRequest(_("kind is checkin, exit or annul."), code="bad_field", field="kind")
+    badge_id = None
+    annuls = None
+    if kind == "annul":
+        code = (_text(item, "code", CODE_MAX) or "").strip()
+        annuls = _text(item, "annuls", 64, required=True)
+    elif kind == "checkin" and item.get("code") in (None, "") and item.get("badge") not in (None, ""):
+        code = ""
+        badge = item["badge"]
+        if not isinstance(badge, int) or isinstance(badge, bool) or not 0 < badge < 2**31:
+            raise BadRequest(_("%(field)s is not valid.", field="badge"), code="bad_field", field="badge")
+        badge_id = badge
+    else:
+        code = (_text(item, "code", CODE_MAX, required=True) or "").strip()
     return services.OfflineScan(
-        code=(_text(item, "code", CODE_MAX, required=True) or "").strip(),
+        code=code,
         checkin_list=_list_for(event, item, door_device, scanned_at),
         nonce=nonce,
         scanned_at=scanned_at,
         door=_text(item, "door", services.DOOR_MAX) or "",
+        kind=kind,
+        badge_id=badge_id,
+        annuls=annuls,
     )
 
 
 @bp.post("/events/<slug>/checkins/batch")
 @door_access(services.device_for_token)
 def checkin_batch(event: Event, door_device: DoorDevice | None) -> tuple[Response, int]:
-    """Upload scans queued offline: ``{scans: [{code, list, door, nonce, scanned_at}, ...]}`` → one result each.
+    """Upload scans queued offline: ``{scans: [{kind?, code, list, door, nonce, scanned_at}, ...]}`` → one result each.
 
-    Results come in the order of the scans, each with its ``nonce``. The server keeps the earliest scan time
-    and records duplicates and refusals (``duplicate``); a retried upload gets the same answers.
+    ``kind`` is ``checkin`` (default; ``badge`` instead of ``code`` for someone found by name), ``exit`` or
+    ``annul`` (with ``annuls``: the nonce of the scan to undo). Results come in the order of the scans, each
+    with its ``nonce`` and ``kind``. The server keeps the earliest scan time and records duplicates and
+    refusals (``duplicate``); a retried upload gets the same answers.
     """
     data = _payload()
     items = data.get("scans")
     if not isinstance(items, list):
         raise BadRequest(_("scans is missing."), code="missing_field", field="scans")
     if len(items) > services.BATCH_MAX:
-        raise BadRequest(
-            _("Send at most %(count)d scans at once.", count=services.BATCH_MAX), code="batch_too_large", field="scans"
-        )
+        raise BadRequest(services.batch_too_large_message(), code="batch_too_large", field="scans")
     parsed: list[services.OfflineScan | DomainError] = []
     for item in items:
         try:
@@ -330,8 +349,12 @@ def checkin_batch(event: Event, door_device: DoorDevice | None) -> tuple[Respons
             continue
         body = result_json(event, answer.answer)
         body["nonce"] = scan.nonce
+        body["kind"] = scan.kind
         body["list"] = scan.checkin_list.id
         body["duplicate"] = services.conflict_json(answer.conflict) if answer.conflict is not None else None
+        if scan.kind == "annul":
+            body["annuls"] = scan.annuls
+            body["promoted"] = checkin_json(event, answer.promoted)
         results.append(body)
     _touch(door_device)
     db.session.commit()

@@ -34,6 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -885,6 +886,9 @@ def dashboard(event: Event, now: datetime | None = None) -> dict[str, Any]:
 #   doors learn it on their next sync and the dashboard shows it.
 # - A scan the server refuses (e.g. a badge revoked while the door was offline) is recorded as a conflict
 #   too, and reported to the door.
+# - Exits and undos queue like entries (``exit_offline_scan``, ``annul_offline_scan``) and apply in scan-time
+#   order per badge. Undoing a scan that lost to another door's earlier scan leaves that door's entry alone
+#   (``superseded``); undoing an entry another door also scanned hands the entry to that door's scan.
 
 #: A ``since`` cursor is moved back by this much, so a transaction that committed late is not missed.
 DOOR_PACK_OVERLAP = timedelta(minutes=2)
@@ -1039,15 +1043,32 @@ def door_pack(
     }
 
 
+#: What a door may queue offline: an entry, an exit (lists that take exits), an undo of an earlier scan.
+OFFLINE_KINDS = ("checkin", "exit", "annul")
+#: Answers to an uploaded undo (``kind="annul"``), besides the errors of a bad request.
+ANNUL_RESULTS = (
+    "annulled",  # the scan's entry (or exit) is undone
+    "superseded",  # the scan was a duplicate: another door's earlier scan holds the entry, which stays
+    "nothing_to_undo",  # the server has no entry for that scan (refused, invalid, never uploaded)
+)
+
+
 @dataclass
 class OfflineScan:
-    """One scan a door queued while offline, as uploaded."""
+    """One scan a door queued while offline, as uploaded.
+
+    ``kind`` is ``checkin`` (``code``, or ``badge_id`` for someone found by name in the door pack), ``exit``
+    (``code``) or ``annul`` (``annuls``: the nonce of the scan to undo).
+    """
 
     code: str
     checkin_list: CheckInList
     nonce: str
     scanned_at: datetime | None
     door: str = ""
+    kind: str = "checkin"
+    badge_id: int | None = None
+    annuls: str | None = None
 
 
 @dataclass
@@ -1058,6 +1079,8 @@ class OfflineResult:
     answer: CheckInResult
     #: The conflict recorded for this badge by this upload or an earlier one (duplicate or refusal).
     conflict: CheckInConflict | None = None
+    #: An undo of an entry another door had also scanned: that door's scan, now the live entry.
+    promoted: CheckIn | None = None
 
 
 def _conflict_answer(event: Event, conflict: CheckInConflict) -> CheckInResult:
@@ -1096,11 +1119,16 @@ def redeem_offline_scan(
     existing = _conflict_by_nonce(event, nonce)
     if existing is not None:
         return OfflineResult(nonce, _conflict_answer(event, existing), existing)
+    # Applied before (its entry may be closed or undone since): the stored answer, nothing written.
+    replay = _replay(event, nonce)
+    if replay is not None:
+        return OfflineResult(nonce, replay)
     scanned_at = _clamp(scan.scanned_at, now)
     door = _door(scan.door, device)
+    code = scan.code or _code_of_badge(event, scan.badge_id)
     answer = redeem_badge(
         event,
-        scan.code,
+        code,
         checkin_list,
         door=door,
         nonce=nonce,
@@ -1164,7 +1192,7 @@ def redeem_offline_scan(
     if answer.summary is None:
         return OfflineResult(nonce, answer)  # not a badge of ours: nothing to record against a badge
     # A real badge refused (revoked, cancelled, online, not admitted ...): the door let them in offline.
-    claims, _payload, _signature = badges.parse_code(scan.code)
+    claims, _payload, _signature = badges.parse_code(code)
     conflict = CheckInConflict(
         list_id=checkin_list.id,
         badge_id=claims.badge_id,
@@ -1181,12 +1209,170 @@ def redeem_offline_scan(
     return OfflineResult(nonce, answer, conflict)
 
 
-def _badge_order(scan: OfflineScan) -> tuple[int, float]:
+def _code_of_badge(event: Event, badge_id: int | None) -> str:
+    """The code of a badge found by name in the door pack (a check-in without the QR at hand)."""
+    badge = db.session.get(Badge, badge_id) if badge_id is not None and 0 < badge_id < 2**31 else None
+    if badge is None or badge.event_id != event.id:
+        raise CheckInError(_("There is no such badge."), code="badge_not_found", field="badge")
+    return badge.code
+
+
+def _annul_message(result: str, door: str = "") -> str:
+    messages = {
+        "annulled": _("Undone."),
+        "superseded": _("Nothing undone: an earlier scan at %(door)s holds this check-in, and it stays.", door=door),
+        "nothing_to_undo": _("Nothing to undo: the server has no check-in for that scan."),
+    }
+    return messages[result]
+
+
+def _promote_duplicate(entry: CheckIn, now: datetime) -> CheckIn | None:
+    """After undoing ``entry``: the earliest other scan recorded as its duplicate becomes the live entry.
+
+    The badge was read at two doors; undoing one door's scan (a mistake at that door) leaves the other
+    door's scan standing. The duplicate's conflict row becomes that entry (same nonce, door and time).
+    """
+    duplicate = db.session.scalar(
+        sa.select(CheckInConflict)
+        .where(CheckInConflict.checkin_id == entry.id, CheckInConflict.result == "already_checked_in")
+        .order_by(CheckInConflict.scanned_at, CheckInConflict.id)
+        .limit(1)
+    )
+    if duplicate is None or _live_entry(entry.badge_id, entry.list_id) is not None:
+        return None
+    # The other duplicates of the undone entry now point at the promoted one.
+    others = list(
+        db.session.scalars(
+            sa.select(CheckInConflict).where(CheckInConflict.checkin_id == entry.id, CheckInConflict.id != duplicate.id)
+        )
+    )
+    promoted = CheckIn(
+        badge_id=entry.badge_id,
+        list_id=entry.list_id,
+        direction=CheckInDirection.IN,
+        door=duplicate.door,
+        device_id=duplicate.device_id,
+        user_id=duplicate.user_id,
+        nonce=duplicate.nonce,
+        scanned_at=duplicate.scanned_at,
+        created_at=now,
+    )
+    db.session.delete(duplicate)
+    db.session.flush()  # the conflict lets go of the nonce before the entry takes it
+    db.session.add(promoted)
+    db.session.flush()
+    for other in others:
+        other.checkin_id = promoted.id
+    db.session.flush()
+    return promoted
+
+
+def annul_offline_scan(
+    event: Event,
+    scan: OfflineScan,
+    *,
+    actor: User | None = None,
+    device: DoorDevice | None = None,
+    now: datetime | None = None,
+) -> OfflineResult:
+    """Apply an undo a door queued offline: undo the scan whose nonce is ``scan.annuls``.
+
+    - That scan holds an entry (or is an exit): it is annulled (``annulled``), as ``annul_checkin`` does; a
+      device may undo only its own scans. If another door's scan of the same badge was recorded as the
+      duplicate of that entry, it becomes the live entry (``promoted``): that door did let the person in.
+    - That scan was the duplicate of another door's earlier scan (earliest time wins): the other door's entry
+      stays and the door is told so (``superseded``, with that entry as ``first_checkin``).
+    - The server has no entry for it (refused, invalid, lost): ``nothing_to_undo``.
+
+    Undoing twice writes nothing the second time (``replayed``).
+    """
+    now = now or utcnow()
+    nonce = _check_nonce(scan.nonce)
+    target = _check_nonce(scan.annuls) if scan.annuls else None
+    if target is None:
+        raise CheckInError(_("annuls is missing."), code="missing_field", field="annuls")
+    entry = db.session.scalar(
+        sa.select(CheckIn).where(CheckIn.nonce == target).options(joinedload(CheckIn.checkin_list))
+    )
+    if entry is not None and entry.checkin_list.event_id == event.id:
+        replayed = entry.annulled_at is not None
+        annul_checkin(event, entry.id, actor=actor, device=device)
+        promoted = None
+        if not replayed and entry.direction is CheckInDirection.IN:
+            promoted = _promote_duplicate(entry, now)
+        summary = attendee_summary(entry.badge.registration)
+        answer = CheckInResult(
+            result="annulled", message=_annul_message("annulled"), summary=summary, checkin=entry, replayed=replayed
+        )
+        return OfflineResult(nonce, answer, promoted=promoted)
+    conflict = _conflict_by_nonce(event, target)
+    if conflict is not None and conflict.result == "already_checked_in" and conflict.checkin is not None:
+        kept = conflict.checkin
+        summary = attendee_summary(conflict.badge.registration) if conflict.badge is not None else None
+        answer = CheckInResult(
+            result="superseded",
+            message=_annul_message("superseded", kept.door),
+            summary=summary,
+            first_checkin=kept,
+        )
+        return OfflineResult(nonce, answer, conflict)
+    return OfflineResult(nonce, CheckInResult(result="nothing_to_undo", message=_annul_message("nothing_to_undo")))
+
+
+def exit_offline_scan(
+    event: Event,
+    scan: OfflineScan,
+    *,
+    actor: User | None = None,
+    device: DoorDevice | None = None,
+    now: datetime | None = None,
+) -> OfflineResult:
+    """Apply an exit a door queued offline: ``record_exit`` at the scan's time (idempotent by nonce)."""
+    now = now or utcnow()
+    nonce = _check_nonce(scan.nonce)
+    answer = record_exit(
+        event,
+        scan.code,
+        scan.checkin_list,
+        door=_door(scan.door, device),
+        nonce=nonce,
+        scanned_at=_clamp(scan.scanned_at, now),
+        actor=actor,
+        device=device,
+        now=now,
+    )
+    return OfflineResult(nonce, answer)
+
+
+_KIND_RANK = {"checkin": 0, "exit": 1, "annul": 2}
+
+
+def _badge_of_code(code: str) -> int:
     try:
-        badge_id = badges.parse_code(scan.code)[0].badge_id
+        return badges.parse_code(code)[0].badge_id
     except badges.InvalidCode:
-        badge_id = 0
-    return badge_id, scan.scanned_at.timestamp() if scan.scanned_at else 0.0
+        return 0
+
+
+def _badge_order(scans: list[OfflineScan]) -> dict[str, tuple[int, float, int]]:
+    """Each scan's place in the upload: by badge, then scan time (an undo goes with the badge it undoes)."""
+    badge_of: dict[str, int] = {}
+    for scan in scans:
+        if scan.kind != "annul":
+            badge_of[scan.nonce] = scan.badge_id if scan.badge_id and not scan.code else _badge_of_code(scan.code)
+    targets = [scan.annuls for scan in scans if scan.kind == "annul" and scan.annuls and scan.annuls not in badge_of]
+    if targets:
+        for model in (CheckIn, CheckInConflict):
+            for target, badge_id in db.session.execute(
+                sa.select(model.nonce, model.badge_id).where(model.nonce.in_(targets))
+            ):
+                badge_of.setdefault(target, badge_id or 0)
+    order = {}
+    for scan in scans:
+        badge_id = badge_of.get(scan.annuls or "", 0) if scan.kind == "annul" else badge_of[scan.nonce]
+        when = scan.scanned_at.timestamp() if scan.scanned_at else 0.0
+        order[scan.nonce] = (badge_id, when, _KIND_RANK.get(scan.kind, 0))
+    return order
 
 
 def upload_offline_scans(
@@ -1196,26 +1382,34 @@ def upload_offline_scans(
     actor: User | None = None,
     device: DoorDevice | None = None,
     now: datetime | None = None,
-) -> dict[str, OfflineResult | CheckInError]:
+) -> dict[str, OfflineResult | DomainError]:
     """Apply a door's queued scans; the answer for each nonce (a scan with a bad request gets its error).
 
-    Scans are applied by badge id, then scan time, so two uploads lock badges in the same order (no deadlock
-    between two doors uploading at once) and a badge's earliest scan in one upload wins at once. Each scan
-    runs in a savepoint: one bad scan does not undo the others. Flushes, never commits.
+    A scan is an entry, an exit or an undo (``OfflineScan.kind``). Scans are applied by badge id, then scan
+    time (an undo goes with the badge of the scan it undoes, after it), so two uploads lock badges in the same
+    order (no deadlock between two doors uploading at once), a badge's earliest scan in one upload wins at
+    once, and "in, undo, in again" ends with one entry. Each scan runs in a savepoint: one bad scan does not
+    undo the others. Flushes, never commits.
     """
     if len(scans) > BATCH_MAX:
-        raise CheckInError(
-            _("Send at most %(count)d scans at once.", count=BATCH_MAX), code="batch_too_large", field="scans"
-        )
+        raise CheckInError(batch_too_large_message(), code="batch_too_large", field="scans")
     now = now or utcnow()
-    results: dict[str, OfflineResult | CheckInError] = {}
-    for scan in sorted(scans, key=_badge_order):
+    results: dict[str, OfflineResult | DomainError] = {}
+    order = _badge_order(scans)
+    apply = {"checkin": redeem_offline_scan, "exit": exit_offline_scan, "annul": annul_offline_scan}
+    for scan in sorted(scans, key=lambda scan: order[scan.nonce]):
         try:
             with db.session.begin_nested():
-                results[scan.nonce] = redeem_offline_scan(event, scan, actor=actor, device=device, now=now)
-        except CheckInError as error:
+                if scan.kind not in apply:
+                    raise CheckInError(_("kind is checkin, exit or annul."), code="bad_field", field="kind")
+                results[scan.nonce] = apply[scan.kind](event, scan, actor=actor, device=device, now=now)
+        except DomainError as error:
             results[scan.nonce] = error
     return results
+
+
+def batch_too_large_message() -> str:
+    return ngettext("Send at most %(num)d scan at once.", "Send at most %(num)d scans at once.", BATCH_MAX)
 
 
 def offline_conflicts(event: Event, limit: int = 20) -> list[dict[str, Any]]:

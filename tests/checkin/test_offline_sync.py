@@ -302,3 +302,221 @@ def test_a_bad_cursor_is_a_clear_400(client, app, since: str) -> None:
     db.session.commit()
     response = client.get(pack_url(event, entrance, since), headers={"Authorization": f"Bearer {device.token}"})
     assert response.status_code == 400 and response.get_json()["field"] == "since"
+
+
+# --- exits, undos and check-ins by name, queued offline -----------------------------------------------
+
+
+def exit_scan(badge, checkin_list, nonce: str, minutes_ago: float, door: str = "") -> services.OfflineScan:
+    queued = scan(badge, checkin_list, nonce, minutes_ago, door)
+    queued.kind = "exit"
+    return queued
+
+
+def undo(target: str, nonce: str, minutes_ago: float, checkin_list) -> services.OfflineScan:
+    return services.OfflineScan(
+        code="",
+        checkin_list=checkin_list,
+        nonce=nonce,
+        scanned_at=utcnow() - timedelta(minutes=minutes_ago),
+        kind="annul",
+        annuls=target,
+    )
+
+
+def history_of(badge, checkin_list) -> list[tuple[str, str, bool, bool]]:
+    """(direction, nonce, closed, annulled) of every scan, oldest first."""
+    return [
+        (row.direction.value, row.nonce, row.closed_at is not None, row.annulled_at is not None)
+        for row in services.history(badge, checkin_list)
+    ]
+
+
+def test_an_exit_queued_offline_closes_the_entry_in_scan_time_order_and_is_applied_once(app) -> None:
+    event = event_today()
+    badge = attendee(event, name="Leaving Early")
+    hall = factories.CheckInListFactory(event=event, name="Plenary hall", allows_exit=True)
+    entry = scan(badge, hall, "in-0000001", minutes_ago=30, door="North door")
+    leave = exit_scan(badge, hall, "out-000001", minutes_ago=10, door="North door")
+
+    # Uploaded in any order: the exit (listed first) applies after the entry, by scan time.
+    results = services.upload_offline_scans(event, [leave, entry])
+    assert results["in-0000001"].answer.result == "ok"
+    assert results["out-000001"].answer.result == "ok"
+    assert results["out-000001"].answer.message == "Exit recorded."
+    assert history_of(badge, hall) == [("in", "in-0000001", True, False), ("out", "out-000001", False, False)]
+    assert services.history(badge, hall)[1].scanned_at == leave.scanned_at
+    assert services.dashboard(event)["lists"][-1]["inside"] == 0
+
+    again = services.upload_offline_scans(event, [leave, entry])
+    assert again["out-000001"].answer.replayed and again["in-0000001"].answer.replayed
+    assert len(services.history(badge, hall)) == 2
+
+
+def test_an_exit_on_a_list_without_exits_fails_alone(app) -> None:
+    event = event_today()
+    badge, other = attendee(event), attendee(event)
+    entrance = day_list(event)
+    results = services.upload_offline_scans(
+        event, [exit_scan(badge, entrance, "out-000002", minutes_ago=3), scan(other, entrance, "in-0000002", 2)]
+    )
+    assert results["out-000002"].code == "exits_not_allowed"
+    assert results["in-0000002"].answer.result == "ok"
+
+
+def test_in_undo_in_again_offline_ends_with_one_entry_and_the_history(app) -> None:
+    event = event_today()
+    badge = attendee(event, name="Wrong Person First")
+    entrance = day_list(event)
+    first = scan(badge, entrance, "in-0000003", minutes_ago=9)
+    undone = undo("in-0000003", "undo-00003", minutes_ago=8, checkin_list=entrance)
+    second = scan(badge, entrance, "in-0000004", minutes_ago=7)
+
+    results = services.upload_offline_scans(event, [second, undone, first])
+    assert [results[n].answer.result for n in ("in-0000003", "undo-00003", "in-0000004")] == [
+        "ok",
+        "annulled",
+        "ok",
+    ]
+    assert results["undo-00003"].answer.message == "Undone."
+    assert history_of(badge, entrance) == [("in", "in-0000003", False, True), ("in", "in-0000004", False, False)]
+    # Retried: nothing new.
+    again = services.upload_offline_scans(event, [second, undone, first])
+    assert again["undo-00003"].answer.replayed
+    assert len(live_entries(badge)) == 1
+
+
+def test_undoing_a_scan_that_lost_to_an_earlier_door_leaves_that_doors_entry(app) -> None:
+    event = event_today()
+    badge = attendee(event, name="Seen Twice")
+    entrance = day_list(event)
+    north = factories.DoorDeviceFactory(event=event, name="North door")
+    south = factories.DoorDeviceFactory(event=event, name="South door")
+    services.upload_offline_scans(event, [scan(badge, entrance, "south-00002", minutes_ago=10)], device=south)
+    services.upload_offline_scans(event, [scan(badge, entrance, "north-00002", minutes_ago=30)], device=north)
+
+    # South door undoes its scan (which lost: North door was earlier).
+    answer = services.upload_offline_scans(event, [undo("south-00002", "undo-s0002", 5, entrance)], device=south)
+    result = answer["undo-s0002"].answer
+    assert result.result == "superseded"
+    assert result.message == "Nothing undone: an earlier scan at North door holds this check-in, and it stays."
+    assert result.first_checkin.door == "North door"
+    (entry,) = live_entries(badge)
+    assert (entry.nonce, entry.door) == ("north-00002", "North door")
+
+
+def test_undoing_an_entry_another_door_also_scanned_hands_it_to_that_doors_scan(app) -> None:
+    event = event_today()
+    badge = attendee(event, name="Seen Twice")
+    entrance = day_list(event)
+    north = factories.DoorDeviceFactory(event=event, name="North door")
+    south = factories.DoorDeviceFactory(event=event, name="South door")
+    late = scan(badge, entrance, "south-00003", minutes_ago=10)
+    services.upload_offline_scans(event, [late], device=south)
+    services.upload_offline_scans(event, [scan(badge, entrance, "north-00003", minutes_ago=30)], device=north)
+    assert [c.nonce for c in conflicts()] == ["south-00003"]
+
+    # North door's scan was a mistake (it read the wrong badge): South door's scan stands.
+    answer = services.upload_offline_scans(event, [undo("north-00003", "undo-n0003", 5, entrance)], device=north)
+    assert answer["undo-n0003"].answer.result == "annulled"
+    promoted = answer["undo-n0003"].promoted
+    assert (promoted.nonce, promoted.door, promoted.scanned_at) == ("south-00003", "South door", late.scanned_at)
+    (entry,) = live_entries(badge)
+    assert entry.id == promoted.id and conflicts() == []
+    # South door retries its old upload: its scan is the entry now.
+    retried = services.upload_offline_scans(event, [late], device=south)["south-00003"]
+    assert retried.answer.result == "ok" and retried.answer.replayed
+    # North door retries the undo: nothing changes.
+    again = services.upload_offline_scans(event, [undo("north-00003", "undo-n0003", 5, entrance)], device=north)
+    assert again["undo-n0003"].answer.replayed and again["undo-n0003"].promoted is None
+    assert [e.nonce for e in live_entries(badge)] == ["south-00003"]
+
+
+def test_undoing_an_unknown_scan_or_another_doors_scan(app) -> None:
+    event = event_today()
+    badge = attendee(event)
+    entrance = day_list(event)
+    north = factories.DoorDeviceFactory(event=event, name="North door")
+    south = factories.DoorDeviceFactory(event=event, name="South door")
+    services.upload_offline_scans(event, [scan(badge, entrance, "north-00004", minutes_ago=3)], device=north)
+    results = services.upload_offline_scans(
+        event,
+        [undo("never-uploaded", "undo-00005", 2, entrance), undo("north-00004", "undo-00006", 2, entrance)],
+        device=south,
+    )
+    assert results["undo-00005"].answer.result == "nothing_to_undo"
+    assert results["undo-00006"].code == "not_this_door"
+    assert [e.nonce for e in live_entries(badge)] == ["north-00004"]
+
+
+def test_a_check_in_by_name_offline_uses_the_badge_found_in_the_door_pack(app) -> None:
+    event = event_today()
+    badge = attendee(event, name="No Badge At Hand")
+    entrance = day_list(event)
+    by_name = services.OfflineScan(
+        code="", checkin_list=entrance, nonce="name-000001", scanned_at=utcnow(), badge_id=badge.id
+    )
+    unknown = services.OfflineScan(
+        code="", checkin_list=entrance, nonce="name-000002", scanned_at=utcnow(), badge_id=badge.id + 1000
+    )
+    results = services.upload_offline_scans(event, [by_name, unknown])
+    assert results["name-000001"].answer.result == "ok"
+    assert results["name-000001"].answer.summary["name"] == "No Badge At Hand"
+    assert results["name-000002"].code == "badge_not_found"
+    assert [e.nonce for e in live_entries(badge)] == ["name-000001"]
+
+
+def test_the_batch_endpoint_takes_exits_undos_and_check_ins_by_name(client, app) -> None:
+    event = event_today()
+    hall = factories.CheckInListFactory(event=event, name="Plenary hall", allows_exit=True)
+    leaving, mistaken = attendee(event, name="Leaving Person"), attendee(event, name="Mistaken Person")
+    device = factories.DoorDeviceFactory(event=event, name="Hall door")
+    db.session.commit()
+
+    def at(minutes_ago: int) -> str:
+        return (utcnow() - timedelta(minutes=minutes_ago)).isoformat()
+
+    response = client.post(
+        batch_url(event),
+        json={
+            "scans": [
+                {"kind": "exit", "code": leaving.code, "list": hall.id, "nonce": "hall-00002", "scanned_at": at(5)},
+                {"badge": leaving.id, "list": hall.id, "nonce": "hall-00001", "scanned_at": at(20)},
+                {"code": mistaken.code, "list": hall.id, "nonce": "hall-00003", "scanned_at": at(9)},
+                {"kind": "annul", "annuls": "hall-00003", "list": hall.id, "nonce": "hall-00004", "scanned_at": at(8)},
+                {"kind": "teleport", "code": mistaken.code, "list": hall.id, "nonce": "hall-00005"},
+                {"kind": "annul", "list": hall.id, "nonce": "hall-00006"},
+            ]
+        },
+        headers={"Authorization": f"Bearer {device.token}"},
+    )
+    assert response.status_code == 200, response.get_json()
+    results = response.get_json()["results"]
+    assert [(r.get("kind"), r.get("result") or r.get("error")) for r in results] == [
+        ("exit", "ok"),
+        ("checkin", "ok"),
+        ("checkin", "ok"),
+        ("annul", "annulled"),
+        (None, "bad_field"),
+        (None, "missing_field"),
+    ]
+    assert results[0]["checkin"]["direction"] == "out" and results[0]["checkin"]["door"] == "Hall door"
+    assert results[3]["annuls"] == "hall-00003" and results[3]["checkin"]["annulled"] is True
+    assert results[3]["promoted"] is None
+    assert [row.nonce for row in services.history(leaving, hall)] == ["hall-00001", "hall-00002"]
+    assert live_entries(mistaken) == []
+    assert [(r[0], r[3]) for r in history_of(mistaken, hall)] == [("in", True)]
+
+
+def test_after_logging_out_the_door_pack_is_refused(browser: Browser, app) -> None:
+    event = event_today()
+    entrance = day_list(event)
+    attendee(event, name="Private Person")
+    staff = factories.door_staff_of(event)
+    db.session.commit()
+    browser.login(staff.email)
+    assert browser.client.get(pack_url(event, entrance)).status_code == 200
+    assert browser.logout().status_code == 302
+    refused = browser.client.get(pack_url(event, entrance))
+    assert refused.status_code == 401 and refused.get_json()["error"] == "unauthorized"
+    assert "Private Person" not in refused.get_data(as_text=True)
