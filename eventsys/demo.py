@@ -3,13 +3,15 @@
 Facts come from the kick-off press release (shared/context). Where it is silent (clock times, the
 General Assembly's dates, email addresses), the demo uses plainly illustrative values on example domains.
 The press release names no ambassadors, so their Person records carry their office as their name.
+The kick-off's attendance is replayed through the services at the times it happened (see ``_kickoff_attendance``);
+its online participants and the sample event's registrants are fictional and say so in their names.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -19,7 +21,8 @@ from flask.cli import AppGroup
 
 from eventsys.accounts import services as accounts
 from eventsys.accounts.models import Role
-from eventsys.common.timefmt import local_to_utc
+from eventsys.common.db import utcnow
+from eventsys.common.timefmt import local_to_utc, utc_to_local
 from eventsys.events.models import (
     Event,
     EventFormat,
@@ -33,6 +36,7 @@ from eventsys.extensions import db
 
 KICKOFF_SLUG = "wego-2022-kickoff"
 GA_SLUG = "wego-6th-general-assembly"
+SAMPLE_SLUG = "sample-smart-city-champions-info-session"
 CREDENTIALS_FILE = "demo-login.txt"
 
 ORGANIZATIONS: list[tuple[str, OrganizationKind, str]] = [
@@ -113,8 +117,10 @@ def demo_is_loaded() -> bool:
     return db.session.scalar(sa.select(Event.id).where(Event.slug == KICKOFF_SLUG)) is not None
 
 
-def load_demo(password: str | None = None) -> dict[str, str]:
-    """Create the demo organizations, people, events and accounts. Returns the logins (email → password)."""
+def load_demo(password: str | None = None, *, now: datetime | None = None) -> dict[str, str]:
+    """Create the demo organizations, people, events and accounts. Returns the logins (email → password).
+
+    ``now`` is the load time: the sample event is dated from it (tests pass their own)."""
     orgs: dict[str, Organization] = {}
     for name, kind, country in ORGANIZATIONS:
         orgs[name] = Organization(name=name, kind=kind, country=country)
@@ -187,7 +193,37 @@ def load_demo(password: str | None = None) -> dict[str, str]:
     _kickoff_agenda(kickoff)
     _record_mous(kickoff, orgs)
     _kickoff_certificates(kickoff)
+    complete_demo(now=now)
     return {user.email: password for user in (organizer, door, admin)}
+
+
+def complete_demo(now: datetime | None = None) -> list[str]:
+    """Add the parts of the demo that later versions brought, where they are missing: the kick-off's attendance
+    (registrations, check-ins, joins and attendance certificates) and the upcoming sample event. Running it again
+    changes nothing. Returns what was added, in words, for ``flask demo load``."""
+    from eventsys.common.tasks import discard_pending
+    from eventsys.registration.notifications import send_registration_mail
+
+    now = now or utcnow()
+    added = []
+    kickoff = db.session.scalar(sa.select(Event).where(Event.slug == KICKOFF_SLUG))
+    if kickoff is not None and not _has_registrations(kickoff):
+        _kickoff_attendance(kickoff)
+        added.append("the kick-off's attendance (registrations, check-ins, online joins, attendance certificates)")
+    sample = db.session.scalar(sa.select(Event).where(Event.slug == SAMPLE_SLUG))
+    if sample is not None and sample.registration_closes_at is not None and now >= sample.registration_closes_at:
+        # The sample is there to try registering: once its registration has closed, a fresh one replaces it.
+        db.session.execute(sa.delete(Event).where(Event.id == sample.id))  # its rows go with it (ON DELETE CASCADE)
+        db.session.expunge(sample)
+        _sample_event(now)
+        added.append("a fresh sample event a month ahead (the previous one's registration had closed)")
+    elif sample is None:
+        _sample_event(now)
+        added.append("the upcoming sample event")
+    # The services queued confirmation emails for these demo registrations: the people are illustrative (and
+    # the kick-off is long past), so nobody is mailed.
+    discard_pending(send_registration_mail)
+    return added
 
 
 #: The two agreements signed at the kick-off, as the press release tells them: (title, purpose, parties).
@@ -215,8 +251,6 @@ KICKOFF_MOUS: list[tuple[str, str, list[str], str]] = [
 
 def _record_mous(kickoff: Event, orgs: dict[str, Organization]) -> None:
     """The kick-off's two MOUs, signed in Seoul on 23 February 2022, public."""
-    from datetime import date
-
     from eventsys.mou import services as mou
     from eventsys.mou.models import MouVisibility
 
@@ -248,12 +282,9 @@ PERU_CITATION = "in recognition for having secured three Peruvian cities as memb
 
 def _kickoff_certificates(kickoff: Event) -> None:
     """The certificate of appreciation handed to the Ambassador of Peru at the kick-off, and the attendance
-    certificate template. Attendance certificates go to the attendees checked in at the door; the demo has no
-    registrations yet (the ambassadors' invitations are not sent), so none is issued until there are check-ins."""
-    from datetime import timedelta
-
+    certificate template. Attendance certificates are issued from the door's check-ins (``_kickoff_attendance``)."""
     from eventsys.certificates import services as certificates
-    from eventsys.certificates.models import CertificateKind, RunSource
+    from eventsys.certificates.models import CertificateKind
 
     signatures = [
         certificates.SignatureData("Se-hoon Oh", "Mayor of Seoul and President of WeGO"),
@@ -276,7 +307,7 @@ def _kickoff_certificates(kickoff: Event) -> None:
     certificates.issue_certificate(
         None, appreciation, ambassador, PERU_CITATION, now=kickoff.starts_at + timedelta(minutes=50)
     )
-    attendance = certificates.create_template(
+    certificates.create_template(
         None,
         kickoff,
         certificates.TemplateData(
@@ -287,8 +318,6 @@ def _kickoff_certificates(kickoff: Event) -> None:
             signatures=signatures,
         ),
     )
-    if certificates.days_checked_in(kickoff):
-        certificates.start_run(None, attendance, RunSource.CHECKED_IN_DAYS, min_days=1)
 
 
 #: Embassies whose invitations go out in Spanish; the others in English.
@@ -449,6 +478,281 @@ def _kickoff_agenda(kickoff: Event) -> None:
     agenda.publish_agenda(kickoff, None, agenda.draft_digest(kickoff))
 
 
+# --- The kick-off's attendance ----------------------------------------------------------------------------------
+
+#: The ten ambassadors' answers and arrivals, in Seoul time: (country, accepted the invitation on, checked in at
+#: on 23 February 2022). The press release says only that they were present in person; the days and clock times
+#: are illustrative (the three speakers come first, before the 14:00 start).
+KICKOFF_ARRIVALS: list[tuple[str, str, str]] = [
+    ("Mexico", "2022-02-07T10:20", "13:25"),
+    ("Ecuador", "2022-02-08T15:05", "13:28"),
+    ("Peru", "2022-02-07T16:40", "13:31"),
+    ("Algeria", "2022-02-10T09:45", "13:36"),
+    ("Azerbaijan", "2022-02-11T11:10", "13:39"),
+    ("Dominican Republic", "2022-02-09T14:30", "13:41"),
+    ("Iran", "2022-02-14T10:05", "13:44"),
+    ("Oman", "2022-02-15T13:50", "13:47"),
+    ("United Arab Emirates", "2022-02-16T09:15", "13:50"),
+    ("Vietnam", "2022-02-17T17:25", "13:53"),
+]
+
+#: Most participants joined online. These few are fictional (the press release names none): (name, email,
+#: organization, category, registered on, join times on 23 February, Seoul). An empty list: registered, never joined.
+KICKOFF_ONLINE: list[tuple[str, str, str, str, str, list[str]]] = [
+    (
+        "Online participant 1 (fictional)",
+        "online.participant1@demo.example.org",
+        "Example Member City",
+        "member_city",
+        "2022-02-09T10:00",
+        ["13:57", "15:02"],
+    ),
+    (
+        "Online participant 2 (fictional)",
+        "online.participant2@demo.example.org",
+        "Example Smart Tech Company",
+        "partner",
+        "2022-02-11T16:30",
+        ["13:59"],
+    ),
+    (
+        "Online participant 3 (fictional)",
+        "online.participant3@demo.example.org",
+        "Example University",
+        "youth",
+        "2022-02-15T08:45",
+        ["14:01"],
+    ),
+    (
+        "Online participant 4 (fictional)",
+        "online.participant4@demo.example.org",
+        "Example International Institute",
+        "partner",
+        "2022-02-18T12:10",
+        ["14:12", "15:40"],
+    ),
+    (
+        "Online participant 5 (fictional)",
+        "online.participant5@demo.example.org",
+        "Example Member City",
+        "member_city",
+        "2022-02-21T09:30",
+        [],
+    ),
+]
+
+#: The door of the kick-off's day list, and when its badges were printed (the afternoon before, Seoul).
+KICKOFF_DOOR = "Main entrance"
+KICKOFF_BADGES_PRINTED = "2022-02-22T16:00"
+#: The attendance certificates were issued from the check-ins the morning after (Seoul).
+KICKOFF_ATTENDANCE_ISSUED = "2022-02-24T10:00"
+
+
+def _has_registrations(event: Event) -> bool:
+    from eventsys.registration.models import Registration
+
+    return db.session.scalar(sa.select(Registration.id).where(Registration.event_id == event.id).limit(1)) is not None
+
+
+def _demo_user(email: str):  # type: ignore[no-untyped-def]
+    from eventsys.accounts.models import User
+
+    return db.session.scalar(sa.select(User).where(User.email == email))
+
+
+def _kickoff_attendance(kickoff: Event) -> None:
+    """Replay the kick-off through the services, at the times it happened: the ten ambassadors accept their
+    invitations and register in person, a few fictional participants register online and follow their join link,
+    the ambassadors are checked in at the door on the day list, and the attendance certificates are issued in one
+    bulk run from that list's check-ins.
+
+    Registration closed on 22 February 2022, so each step runs with the services' ``now`` set to its moment in
+    2022: the same rules apply (registration window, invitation, capacity, badge, check-in day), as they did then.
+    """
+    from eventsys.certificates import services as certificates
+    from eventsys.certificates.models import CertificateKind, CertificateTemplate, RunSource
+    from eventsys.checkin import badges
+    from eventsys.checkin import services as checkin
+    from eventsys.events.models import Category
+    from eventsys.invitations import services as invitations
+    from eventsys.invitations.models import Invitation
+    from eventsys.registration import services as registration
+    from eventsys.registration.models import Mode
+
+    tz = kickoff.timezone
+    day = kickoff.starts_at.astimezone(kickoff.tz).date().isoformat()
+    in_person = []
+    for country, replied, arrived in KICKOFF_ARRIVALS:
+        person = db.session.scalar(sa.select(Person).where(Person.email == ambassador_email(country)))
+        invitation = db.session.scalar(
+            sa.select(Invitation).where(Invitation.event_id == kickoff.id, Invitation.person_id == person.id)
+        )
+        if invitation is None:
+            continue
+        when = _local(replied, tz)
+        invitations.mark_opened(invitation, now=when - timedelta(minutes=3))
+        data = registration.RegistrantData(
+            name=person.name,
+            email=person.email or "",
+            organization=person.organization.name if person.organization else None,
+            title=person.title,
+            mode=Mode.IN_PERSON,
+            consent=True,
+            language=invitation.language,
+        )
+        registered = registration.register_attendee(kickoff, data, invitation=invitation, when_full="refuse", now=when)
+        in_person.append((registered, _local(f"{day}T{arrived}", tz)))
+
+    for name, email, organization, category, registered_on, joins in KICKOFF_ONLINE:
+        invitation = invitations.add_invitation(
+            kickoff,
+            invitations.InviteeData(
+                name=name,
+                email=email,
+                category=Category(category),
+                organization=organization,
+                skip_moderation=True,
+            ),
+            None,
+        )
+        when = _local(registered_on, tz)
+        invitations.mark_opened(invitation, now=when - timedelta(minutes=5))
+        data = registration.RegistrantData(
+            name=name, email=email, organization=organization, mode=Mode.ONLINE, consent=True
+        )
+        online = registration.register_attendee(kickoff, data, invitation=invitation, now=when)
+        for joined in joins:
+            registration.record_join(online, now=_local(f"{day}T{joined}", tz))
+
+    checkin.ensure_default_lists(kickoff)
+    day_list = checkin.default_list_for(kickoff, kickoff.starts_at)
+    assert day_list is not None
+    door_user = _demo_user("door@wego.example.org")
+    printed = _local(KICKOFF_BADGES_PRINTED, tz)
+    for registered, arrived in in_person:
+        badge = badges.issue_badge(registered, now=printed)
+        result = checkin.redeem_badge(
+            kickoff, badge.code, day_list, door=KICKOFF_DOOR, scanned_at=arrived, actor=door_user, now=arrived
+        )
+        if result.result != "ok":
+            raise RuntimeError(f"demo check-in of {registered.person.name} refused: {result.result}")
+
+    attendance = db.session.scalar(
+        sa.select(CertificateTemplate).where(
+            CertificateTemplate.event_id == kickoff.id, CertificateTemplate.kind == CertificateKind.ATTENDANCE
+        )
+    )
+    if attendance is not None and in_person:
+        certificates.start_run(
+            _demo_user("organizer@wego.example.org"),
+            attendance,
+            RunSource.CHECKED_IN_LIST,
+            list_id=day_list.id,
+            now=_local(KICKOFF_ATTENDANCE_ISSUED, tz),
+        )
+
+
+# --- An upcoming sample event, to try registration on ----------------------------------------------------------
+
+SAMPLE_NAME = "[Sample] WeGO Smart City Champions info session"
+SAMPLE_DESCRIPTION = (
+    "A sample event of this demo, to try registering: it is always a month ahead, and its registrants are "
+    "fictional. The WeGO Smart City Champions program, open to anyone under 35, builds the capacity of young "
+    "people in the fields of urban development, sustainability and smart cities: 15 weeks of lectures on key smart "
+    "city topics, then capacity-building workshops. This info session presents the program and answers questions."
+)
+#: The sample's start, in Seoul, this many days after the day the demo was loaded.
+SAMPLE_DAYS_AHEAD = 30
+SAMPLE_CAPACITY = 12
+#: Fictional registrants already in: in person (leaving a few of the 12 seats), then online.
+SAMPLE_IN_PERSON = 9
+SAMPLE_ONLINE = 3
+#: (start, end, title, kind, description), Seoul time on the sample's day.
+SAMPLE_AGENDA: list[tuple[str, str, str, str, str]] = [
+    ("15:00", "15:15", "Welcome", "talk", "What WeGO is, and why a program for young people."),
+    (
+        "15:15",
+        "15:45",
+        "The program: lecture series and capacity-building workshops",
+        "presentation",
+        "How the 15 weeks run: a lecture series on key smart city topics, then capacity-building workshops.",
+    ),
+    ("15:45", "16:15", "Questions and answers", "panel", "Ask anything about the program."),
+    ("16:15", "16:30", "How to take part", "talk", "Who may apply (anyone under 35), and how."),
+]
+
+
+def sample_start(now: datetime) -> datetime:
+    """When the sample event starts for a demo loaded at ``now``: 15:00 in Seoul, SAMPLE_DAYS_AHEAD days later."""
+    seoul = "Asia/Seoul"
+    load_day = utc_to_local(now, seoul).date()
+    return _local(f"{load_day + timedelta(days=SAMPLE_DAYS_AHEAD)}T15:00", seoul)
+
+
+def _sample_event(now: datetime) -> Event:
+    """A clearly labelled, public, hybrid sample event a month after ``now``, open for registration, with a few
+    in-person seats left and a small published agenda."""
+    from eventsys.agenda import services as agenda
+    from eventsys.agenda.models import SessionFormat, SessionKind
+    from eventsys.registration import services as registration
+    from eventsys.registration.models import Mode
+
+    seoul = "Asia/Seoul"
+    starts_at = sample_start(now)
+    day = utc_to_local(starts_at, seoul).date()
+    event = Event(
+        name=SAMPLE_NAME,
+        slug=SAMPLE_SLUG,
+        kind=EventKind.OTHER,
+        format=EventFormat.HYBRID,
+        description=SAMPLE_DESCRIPTION,
+        timezone=seoul,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=90),
+        venue_name="Seoul (sample venue)",
+        venue_address="Seoul, Republic of Korea",
+        online_url="https://meet.example.org/sample-info-session",
+        capacity=SAMPLE_CAPACITY,
+        registration_opens_at=now - timedelta(minutes=1),
+        registration_closes_at=_local(f"{day - timedelta(days=1)}T18:00", seoul),
+        invitation_only=False,
+        status=EventStatus.PUBLISHED,
+    )
+    db.session.add(event)
+    db.session.flush()
+    organizer = _demo_user("organizer@wego.example.org")
+    if organizer is not None:
+        accounts.grant_role(None, event, organizer, Role.ORGANIZER)
+
+    for number in range(1, SAMPLE_IN_PERSON + SAMPLE_ONLINE + 1):
+        mode = Mode.IN_PERSON if number <= SAMPLE_IN_PERSON else Mode.ONLINE
+        data = registration.RegistrantData(
+            name=f"Sample registrant {number} (fictional)",
+            email=f"sample.registrant{number}@demo.example.org",
+            organization="Example University",
+            mode=mode,
+            consent=True,
+        )
+        registration.register_attendee(event, data, when_full="refuse", now=now)
+
+    room = agenda.create_room(event, "Seminar room", SAMPLE_CAPACITY)
+    for start, end, title, kind, description in SAMPLE_AGENDA:
+        agenda.create_session(
+            event,
+            agenda.SessionData(
+                title=title,
+                kind=SessionKind(kind),
+                format=SessionFormat.HYBRID,
+                description=description,
+                starts_at=_local(f"{day}T{start}", seoul),
+                ends_at=_local(f"{day}T{end}", seoul),
+                room_id=room.id,
+            ),
+        )
+    agenda.publish_agenda(event, None, agenda.draft_digest(event))
+    return event
+
+
 def _credentials_path() -> Path:
     return Path(current_app.instance_path) / CREDENTIALS_FILE
 
@@ -468,7 +772,11 @@ def load_command() -> None:
     """Load the demo data once; later runs print the logins again."""
     path = _credentials_path()
     if demo_is_loaded():
+        added = complete_demo()
+        db.session.commit()
         click.echo("The demo data is already loaded.")
+        for part in added:
+            click.echo(f"Added to it: {part}.")
         if path.exists():
             _print_logins(dict(line.split(" ", 1) for line in path.read_text().splitlines() if " " in line))
         else:
@@ -479,5 +787,8 @@ def load_command() -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{email} {pw}\n" for email, pw in logins.items()))
     os.chmod(path, 0o600)
-    click.echo("Demo data loaded: the WeGO 2022 kick-off and the 6th WeGO General Assembly.")
+    click.echo(
+        "Demo data loaded: the WeGO 2022 kick-off and the 6th WeGO General Assembly, and an upcoming sample event "
+        "open for registration."
+    )
     _print_logins(logins)

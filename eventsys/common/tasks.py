@@ -128,6 +128,20 @@ def pending_tasks(session: Session | None = None) -> list[tuple[Callable[..., An
     return [(task, args, kwargs) for _owner, task, args, kwargs in session.info.get(_PENDING, [])]
 
 
+def discard_pending(task: Callable[..., Any], session: Session | None = None) -> int:
+    """Forget the calls of ``task`` waiting for the commit of ``session`` (default: the current one).
+
+    For code that replays the past through the services, such as the demo's 2022 registrations: the services
+    queue their emails as usual, and the caller drops them so that nobody is mailed about a past event.
+    Returns how many calls were dropped.
+    """
+    session = session or db.session()
+    pending = session.info.get(_PENDING, [])
+    kept = [item for item in pending if item[1] is not task]
+    session.info[_PENDING] = kept
+    return len(pending) - len(kept)
+
+
 def _nearest_savepoint(transaction: SessionTransaction | None) -> SessionTransaction | None:
     while transaction is not None and not transaction.nested:
         transaction = transaction.parent

@@ -12,7 +12,8 @@ from eventsys.extensions import db
 from eventsys.mou.models import Mou, MouStatus, MouVisibility
 
 
-def test_the_kickoff_mous(app: Flask, client) -> None:
+def test_the_kickoff_mous(app: Flask, client, tmp_path) -> None:
+    app.config["CERTIFICATE_PDF_DIR"] = str(tmp_path / "pdfs")  # the demo renders its attendance certificates
     load_demo(password="demo-password-for-tests")
     db.session.commit()
     mous = db.session.scalars(sa.select(Mou).order_by(Mou.id)).all()
