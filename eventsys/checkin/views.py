@@ -245,6 +245,7 @@ OFFLINE_ASSETS = (
     "css/main.css",
     "css/checkin.css",
     "js/localtime.js",
+    "js/door-logout.js",
     "vendor/jsqr/jsQR.js",
     "js/offline-scanner.js",
     "js/scanner.js",

@@ -41,6 +41,7 @@
   var busy = null;         // the running sync/upload, so two never overlap
   var dbPromise = null;
   var wiped = false;
+  var paused = false;      // a logout is uploading and clearing (static/js/door-logout.js)
   var listeners = [];
 
   // --- IndexedDB -------------------------------------------------------------------------------------
@@ -186,19 +187,58 @@
     return reasons;
   }
 
-  /** Decide a scan from the door pack and queue an entry. ``body``: {code, nonce, scanned_at, door, list}. */
-  function scanOffline(body) {
-    if (!pack) { return Promise.resolve({ result: "error", message: d.tNoPack, attention: [], offline: true }); }
-    var claims = parseCode(body.code);
-    if (!claims) { return Promise.resolve(answer("invalid")); }
-    if (claims.eventId !== pack.event.id) { return Promise.resolve(answer("wrong_event")); }
+  function queueItem(body, extra) {
+    var item = { nonce: body.nonce, pack: packKey, slug: d.eventSlug || "", list: body.list || listId, door: body.door || "", scanned_at: body.scanned_at };
+    Object.keys(extra).forEach(function (key) { item[key] = extra[key]; });
+    return item;
+  }
+
+  function store(item) {
+    return tx(["packs", "queue"], "readwrite", function (t) {
+      t.objectStore("packs").put(pack);
+      t.objectStore("queue").put(item);
+    }).then(function () { queuedCount += 1; render(); });
+  }
+
+  /** The badge id of a code whose signature is the event's (verified here), or an answer refusing it. */
+  function verified(code) {
+    var claims = parseCode(code);
+    if (!claims) { return Promise.resolve({ refusal: answer("invalid") }); }
+    if (claims.eventId !== pack.event.id) { return Promise.resolve({ refusal: answer("wrong_event") }); }
     var keyReady = verifyKey ? Promise.resolve(verifyKey) : importKey();
     return keyReady.then(function (key) {
       if (!key) { return false; }
       return window.crypto.subtle.verify({ name: "Ed25519" }, key, claims.raw.slice(16, 80), claims.raw.slice(0, 16));
     }).then(function (valid) {
-      if (!valid) { return answer("invalid"); }
-      var id = String(claims.badgeId);
+      return valid ? { id: String(claims.badgeId) } : { refusal: answer("invalid") };
+    });
+  }
+
+  /** An exit offline (lists that take exits): closes the local entry and queues the exit. */
+  function exitOffline(body) {
+    return verified(body.code).then(function (found) {
+      if (found.refusal) { return found.refusal; }
+      var id = found.id;
+      var person = pack.attendees[id] || null;
+      if (!pack.checkins[id]) { return answer("not_checked_in", person); }
+      delete pack.checkins[id];
+      return store(queueItem(body, { kind: "exit", code: body.code.trim().toUpperCase(), badge: id })).then(function () {
+        var data = answer("ok", person, { queued: true, message: d.tExitOk, checkin: { id: null, direction: "out", nonce: body.nonce } });
+        if (!person) { data.detail = d.tUnknownPerson; }
+        return data;
+      });
+    });
+  }
+
+  /** Decide a scan from the door pack and queue it. ``body``: {code | badgeId, nonce, scanned_at, door, list,
+   * kind: "checkin" (default) or "exit"}; ``badgeId`` is someone found by name in the door pack. */
+  function scanOffline(body) {
+    if (!pack) { return Promise.resolve({ result: "error", message: d.tNoPack, attention: [], offline: true }); }
+    if (body.kind === "exit") { return exitOffline(body); }
+    var found = body.badgeId ? Promise.resolve({ id: String(body.badgeId) }) : verified(body.code);
+    return found.then(function (found) {
+      if (found.refusal) { return found.refusal; }
+      var id = found.id;
       if (pack.revoked[id]) { return answer("revoked"); }
       var person = pack.attendees[id] || null;
       var scannedAt = new Date(body.scanned_at);
@@ -218,18 +258,54 @@
       }
       var entry = { door: body.door || "", scanned_at: body.scanned_at, scanned_at_local: localTime(body.scanned_at, pack.event.timezone), nonce: body.nonce, local: true };
       pack.checkins[id] = entry;
-      var item = { nonce: body.nonce, pack: packKey, code: body.code.trim().toUpperCase(), list: body.list || listId, door: body.door || "", scanned_at: body.scanned_at, badge: id };
-      return tx(["packs", "queue"], "readwrite", function (t) {
-        t.objectStore("packs").put(pack);
-        t.objectStore("queue").put(item);
-      }).then(function () {
-        queuedCount += 1;
-        render();
-        var data = answer("ok", person, { attention: attentionOf(person), queued: true });
+      var extra = { kind: "checkin", badge: id };
+      if (body.badgeId) { extra.badgeId = id; } else { extra.code = body.code.trim().toUpperCase(); }
+      return store(queueItem(body, extra)).then(function () {
+        var data = answer("ok", person, { attention: attentionOf(person), queued: true, checkin: { id: null, direction: "in", nonce: body.nonce } });
         if (!person) { data.detail = d.tUnknownPerson; }
         return data;
       });
     });
+  }
+
+  /** Undo a check-in offline (or one not uploaded yet): queue an undo of its nonce; the entry is no longer live here. */
+  function undoOffline(last) {
+    if (!pack) { return Promise.resolve({ result: "error", message: d.tNoPack, attention: [], offline: true }); }
+    var id = null;
+    Object.keys(pack.checkins).forEach(function (badge) { if (pack.checkins[badge].nonce === last.nonce) { id = badge; } });
+    if (id !== null) { delete pack.checkins[id]; }
+    var body = { nonce: newNonce(), scanned_at: new Date().toISOString(), door: last.door || "", list: last.list || listId };
+    return store(queueItem(body, { kind: "annul", annuls: last.nonce, badge: id })).then(function () {
+      return { result: "info", message: d.tUndoQueued, attention: [], offline: true, queued: true };
+    });
+  }
+
+  function newNonce() {
+    if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function fold(text) {
+    return String(text || "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/\s+/g, " ").trim();
+  }
+
+  /** Search by name in the door pack: what door access sees online (no email), at most 20, by name. */
+  function searchOffline(query) {
+    var q = fold(query);
+    if (!pack || q.length < 2) { return []; }
+    var found = [];
+    Object.keys(pack.attendees).forEach(function (id) {
+      var person = pack.attendees[id];
+      if (fold(person.name).indexOf(q) >= 0) {
+        var copy = { badge_id: Number(id), has_badge: true, checked_in: Boolean(pack.checkins[id]) };
+        Object.keys(person).forEach(function (key) { copy[key] = person[key]; });
+        found.push(copy);
+      }
+    });
+    found.sort(function (a, b) { return a.name < b.name ? -1 : a.name > b.name ? 1 : a.badge_id - b.badge_id; });
+    return found.slice(0, 20);
   }
 
   /** After an online scan: remember the entry locally, so a door that drops off the network knows it. */
@@ -293,7 +369,7 @@
   function merge(data) {
     var queued = {};
     return queuedScans().then(function (items) {
-      items.forEach(function (item) { queued[item.badge] = true; });
+      items.forEach(function (item) { if (item.badge) { queued[item.badge] = true; } });
       var next = pack && !data.full ? pack : emptyPack();
       if (data.full && pack) { next.conflicts = pack.conflicts || {}; }
       next.cursor = data.cursor;
@@ -311,6 +387,11 @@
         });
       }
       Object.keys(data.checkins).forEach(function (id) { next.checkins[id] = data.checkins[id]; });
+      // What is still queued happened after what the server knows: exits and undos end the local entry again.
+      items.sort(function (a, b) { return a.scanned_at < b.scanned_at ? -1 : 1; });
+      items.forEach(function (item) {
+        if ((item.kind === "exit" || item.kind === "annul") && item.badge) { delete next.checkins[String(item.badge)]; }
+      });
       data.conflicts.forEach(function (conflict) { next.conflicts[conflict.nonce] = conflict; });
       if (data.csrf_token) {
         var meta = document.querySelector('meta[name="csrf-token"]');
@@ -336,21 +417,46 @@
       items.sort(function (a, b) { return a.scanned_at < b.scanned_at ? -1 : 1; });
       var chunk = items.slice(0, UPLOAD_CHUNK);
       var scans = chunk.map(function (item) {
-        return { code: item.code, list: item.list, door: item.door, nonce: item.nonce, scanned_at: item.scanned_at };
+        return window.eventsysDoorData.toScan(item);  // static/js/door-logout.js, loaded on every scanner page
       });
       return request("POST", d.batchUrl, { scans: scans }).then(function (answer) {
         if (!answer.ok || !answer.data || !answer.data.results) { throw new Error("HTTP " + answer.status); }
+        noteUndos(chunk, answer.data.results);
         // Every scan got its final answer (an error for a malformed one): none is sent again.
-        return tx(["queue"], "readwrite", function (t) {
+        return tx(["queue", "packs"], "readwrite", function (t) {
           answer.data.results.forEach(function (result) { if (result.nonce) { t.objectStore("queue").delete(result.nonce); } });
+          if (pack) { t.objectStore("packs").put(pack); }
         });
       }).then(function () { return items.length > UPLOAD_CHUNK ? upload() : null; });
     }).then(countQueue);
   }
 
+  /** The server's word on undos made offline, kept with the notices: an undo that changed nothing, or that
+   * handed the entry to another door's scan. */
+  function noteUndos(items, results) {
+    if (!pack) { return; }
+    var byNonce = {};
+    items.forEach(function (item) { byNonce[item.nonce] = item; });
+    results.forEach(function (result) {
+      var item = byNonce[result.nonce];
+      if (!item || result.kind !== "annul" || !result.result) { return; }
+      var message = result.message;
+      if (result.result === "annulled" && result.promoted) {
+        message = d.tPromoted.replace("{door}", result.promoted.door || "?");
+      } else if (result.result === "annulled") {
+        return;
+      }
+      pack.conflicts[result.nonce] = {
+        nonce: result.nonce, result: result.result, message: message, local: true,
+        name: result.attendee ? result.attendee.name : null, door: item.door,
+        scanned_at: item.scanned_at, created_at: new Date().toISOString()
+      };
+    });
+  }
+
   /** Upload what is queued, then fetch what changed; one run at a time. */
   function refresh(full) {
-    if (wiped) { return Promise.resolve(); }
+    if (wiped || paused) { return Promise.resolve(); }
     if (busy) { return busy; }
     busy = upload().then(function () { return sync(full); }).catch(function () { /* offline: next time */ })
       .then(function () { busy = null; render(); });
@@ -444,7 +550,9 @@
       strong.textContent = (c.name || "?") + ": ";
       li.appendChild(strong);
       var text;
-      if (c.result === "already_checked_in") {
+      if (c.local) {
+        text = c.message + " \u2013 " + (c.door || "?") + " " + localTime(c.scanned_at, zone);
+      } else if (c.result === "already_checked_in") {
         text = d.tDuplicate + " \u2013 " + (c.door || "?") + " " + localTime(c.scanned_at, zone);
         if (c.kept) { text += "; " + d.tKept + ": " + (c.kept.door || "?") + " " + localTime(c.kept.scanned_at, zone); }
       } else {
@@ -479,12 +587,19 @@
   window.addEventListener("online", function () { reachable = true; render(); refresh(false); });
   window.addEventListener("offline", function () { render(); });
 
-  var logoutForm = document.querySelector('form[action$="/logout"]');
-  if (logoutForm && !token) {
-    logoutForm.addEventListener("submit", function (event) {
-      if (wiped) { return; }
-      event.preventDefault();
-      leave(null).then(function (left) { if (left) { logoutForm.submit(); } });
+  // Logging out (from this or any page) is static/js/door-logout.js: it uploads, asks, then deletes the
+  // database; this page stops syncing meanwhile and lets go of the database.
+  if (window.eventsysDoorData) {
+    window.eventsysDoorData.onLogout({
+      pause: function () {
+        paused = true;
+        return (busy || Promise.resolve()).then(function () {
+          var closing = dbPromise ? dbPromise.then(function (db) { db.close(); }).catch(function () {}) : null;
+          dbPromise = null;
+          return closing;
+        });
+      },
+      resume: function () { paused = false; return countQueue().catch(function () {}); }
     });
   }
   var forget = document.getElementById("forget-device");
@@ -496,6 +611,8 @@
     scanOffline: scanOffline,
     noteOnline: noteOnline,
     forgetEntry: forgetEntry,
+    undoOffline: undoOffline,
+    searchOffline: searchOffline,
     isOnline: isOnline,
     refresh: refresh,
     markUnreachable: function () { reachable = false; render(); },

@@ -28,7 +28,7 @@
   var DEBOUNCE_MS = 1500;
   var SCAN_EVERY_MS = 120;
   var recent = {};
-  var lastEntryId = null;
+  var lastEntry = null;    // {id (null until the server has it), nonce, door, list}: what "Undo" undoes
   var hideTimer = null;
 
   var wedge = document.getElementById("wedge");
@@ -154,8 +154,12 @@
     beep(kind);
     window.clearTimeout(hideTimer);
     hideTimer = window.setTimeout(hideResult, kind === "ok" ? 2500 : 5000);
+  }
+
+  /** After a scan's answer: an entry can be undone with "Undo last check-in", online or offline. */
+  function remember(data, body) {
     if (data.result === "ok" && data.checkin && data.checkin.direction === "in") {
-      lastEntryId = data.checkin.id;
+      lastEntry = { id: data.checkin.id || null, nonce: body.nonce, door: body.door, list: body.list };
       undoButton.disabled = false;
     }
   }
@@ -173,22 +177,26 @@
     var body = { nonce: newNonce(), scanned_at: new Date().toISOString(), door: doorName(), direction: direction() };
     if (d.list) { body.list = d.list; }
     Object.keys(fields).forEach(function (key) { body[key] = fields[key]; });
-    var canDecideHere = Boolean(offline && fields.code && body.direction === "in");
+    // Entries and exits by code, and people found by name in the door pack (badgeId), can be decided here.
+    var canDecideHere = Boolean(offline && (fields.code || fields.badgeId));
     var decideHere = function () {
-      return offline.scanOffline({ code: body.code, nonce: body.nonce, scanned_at: body.scanned_at, door: body.door, list: body.list })
-        .then(showResult)
+      return offline.scanOffline({
+        code: body.code, badgeId: body.badgeId, nonce: body.nonce, scanned_at: body.scanned_at, door: body.door,
+        list: body.list, kind: body.direction === "out" ? "exit" : "checkin"
+      }).then(function (data) { showResult(data); remember(data, body); })
         .catch(function () { showMessage("bad", d.tNetwork); });
     };
     if (offline && offline.isWiped()) { showMessage("bad", d.tRevokedDoor); return Promise.resolve(); }
-    if (offline && !offline.isOnline()) {
+    if (fields.badgeId || (offline && !offline.isOnline())) {
       if (canDecideHere) { return decideHere(); }
-      showMessage("bad", body.direction === "out" ? d.tOfflineExit : d.tNetwork);
+      showMessage("bad", d.tNetwork);
       return Promise.resolve();
     }
     var attempt = function (isRetry) {
       return call("POST", d.checkinUrl, body).then(function (answer) {
         if (answer.data && answer.data.result) {
           showResult(answer.data);
+          remember(answer.data, body);
           if (offline) { offline.noteOnline(body, answer.data); }
           return;
         }
@@ -280,21 +288,36 @@
 
   // --- undo -------------------------------------------------------------------------------------------
 
+  /** Offline, or for a check-in the server does not have yet: the undo is queued and uploaded with the scans. */
+  function undoLater(last) {
+    return offline.undoOffline(last).then(function (data) {
+      lastEntry = null;
+      recent = {};
+      showResult(data);
+      if (offline.isOnline()) { offline.refresh(false); }
+    }).catch(function () { undoButton.disabled = false; showMessage("bad", d.tNetwork); });
+  }
+
   undoButton.addEventListener("click", function () {
-    if (!lastEntryId) { return; }
-    var id = lastEntryId;
+    if (!lastEntry) { return; }
+    var last = lastEntry;
     undoButton.disabled = true;
-    call("POST", withId(d.annulUrl, id), {}).then(function (answer) {
+    if (offline && (!last.id || !offline.isOnline())) { undoLater(last); return; }
+    call("POST", withId(d.annulUrl, last.id), {}).then(function (answer) {
       if (answer.ok) {
-        if (offline) { offline.forgetEntry(id); }
-        lastEntryId = null;
+        if (offline) { offline.forgetEntry(last.id); }
+        lastEntry = null;
         recent = {};
         showMessage("info", d.tUndoDone);
       } else {
         undoButton.disabled = false;
         showMessage("bad", (answer.data && answer.data.message) || ("HTTP " + answer.status));
       }
-    }).catch(function () { undoButton.disabled = false; showMessage("bad", d.tNetwork); });
+    }).catch(function () {
+      if (offline) { offline.markUnreachable(); undoLater(last); return; }
+      undoButton.disabled = false;
+      showMessage("bad", d.tNetwork);
+    });
   });
 
   // --- search, check in by name, print at the door ----------------------------------------------------
@@ -332,8 +355,9 @@
     });
   }
 
-  function renderResults(people) {
+  function renderResults(people, fromPack) {
     searchResults.textContent = "";
+    searchResults.dataset.source = fromPack ? "pack" : "server";
     if (!people.length) {
       var none = document.createElement("li");
       none.textContent = d.tNoResults;
@@ -359,7 +383,11 @@
       }
       var actions = document.createElement("div");
       actions.className = "actions";
-      if (person.status === "confirmed" && person.mode === "in_person") {
+      if (fromPack) {
+        // From the door pack (offline): check in by badge; printing needs the server.
+        if (person.checked_in) { meta.textContent += " · " + d.tCheckedIn; }
+        actions.appendChild(button(d.tCheckIn, function () { send({ badgeId: person.badge_id }); }));
+      } else if (person.status === "confirmed" && person.mode === "in_person") {
         actions.appendChild(button(d.tCheckIn, function () { send({ registration_id: person.registration_id }); }));
         actions.appendChild(button(d.tPrint, function () { printBadge(person, false); }, true));
         if (person.has_badge) {
@@ -374,10 +402,14 @@
   function runSearch() {
     var q = searchInput.value.trim();
     if (q.length < 2) { return; }
-    if (offline && !offline.isOnline()) { showMessage("bad", d.tOfflineSearch); return; }
+    var fromPack = function () { renderResults(offline.searchOffline(q), true); };
+    if (offline && !offline.isOnline()) { fromPack(); return; }
     call("GET", d.searchUrl + "?q=" + encodeURIComponent(q)).then(function (answer) {
-      renderResults(answer.ok && answer.data ? answer.data.attendees : []);
-    }).catch(function () { showMessage("bad", d.tNetwork); });
+      renderResults(answer.ok && answer.data ? answer.data.attendees : [], false);
+    }).catch(function () {
+      if (offline) { offline.markUnreachable(); fromPack(); return; }
+      showMessage("bad", d.tNetwork);
+    });
   }
 
   searchForm.addEventListener("submit", function (event) {

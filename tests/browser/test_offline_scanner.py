@@ -287,3 +287,201 @@ def test_logging_out_at_the_door_clears_the_stored_data(live_server, new_context
     assert stored_databases(page) == []
     assert page.evaluate("async () => (await navigator.serviceWorker.getRegistrations()).length") == 0
     assert browser_errors == []
+
+
+# --- logging out from any page --------------------------------------------------------------------------
+
+
+def open_staff_scanner(context: BrowserContext, world: dict) -> Page:
+    page = context.new_page()
+    log_in(page, world["email"])
+    page.goto(f"/manage/events/{world['slug']}/checkin/scan")
+    expect(page.locator("#scanner")).to_have_attribute("data-offline-ready", "true")
+    return page
+
+
+def door_staff_world(live_server, *names: str) -> dict:
+    def build() -> dict:
+        event = event_today(name="WeGO Kick-off")
+        people = [attendee(event, name=name) for name in names]
+        staff = factories.door_staff_of(event)
+        day_list(event)
+        db.session.flush()
+        return {"slug": event.slug, "email": staff.email, "badges": [(b.id, b.code) for b in people]}
+
+    return live_server.run(build)
+
+
+def queued_offline_then_closed(context: BrowserContext, world: dict) -> list[dict]:
+    """Scan every badge offline at the scanner page, then close the tab (the queue stays in IndexedDB)."""
+    scanner = open_staff_scanner(context, world)
+    context.set_offline(True)
+    for _badge_id, code in world["badges"]:
+        scan(scanner, code)
+        expect_result(scanner, "ok", "result-ok")
+    expect(scanner.locator("#offline-status")).to_have_attribute("data-queued", str(len(world["badges"])))
+    queued = queue_of(scanner)
+    scanner.close()
+    return queued
+
+
+def scanner_storage(page: Page) -> dict:
+    return page.evaluate(
+        """async () => ({
+            databases: (await indexedDB.databases()).map((db) => db.name),
+            caches: (await caches.keys()).filter((name) => name.startsWith("eventsys-scanner")),
+            workers: (await navigator.serviceWorker.getRegistrations()).length,
+        })"""
+    )
+
+
+def test_logging_out_from_another_page_uploads_the_queued_scans_then_clears_the_door_data(
+    live_server, new_context, browser_errors
+) -> None:
+    world = door_staff_world(live_server, "Kim Valid", "Park Second")
+    context = new_context(timezone_id="Asia/Seoul")
+    queued = queued_offline_then_closed(context, world)
+    assert live_server.run(lambda: db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn))) == 0
+
+    context.set_offline(False)
+    page = context.new_page()
+    page.goto("/manage/")  # "My events": no scanner on this page
+    assert scanner_storage(page)["databases"] == ["eventsys-door"]
+    page.locator("header").get_by_role("button", name="Log out").click()
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
+
+    def stored() -> dict:
+        return {badge_id: entries(badge_id) for badge_id, _code in world["badges"]}
+
+    server = live_server.run(stored)
+    for item in queued:
+        when = datetime.fromisoformat(item["scanned_at"].replace("Z", "+00:00"))
+        assert server[int(item["badge"])] == [(item["nonce"], "", when)]
+    assert scanner_storage(page) == {"databases": [], "caches": [], "workers": 0}
+    assert browser_errors == []
+
+
+def test_logging_out_offline_warns_about_unsent_scans_and_keeps_them_when_cancelled(
+    live_server, new_context, browser_errors
+) -> None:
+    world = door_staff_world(live_server, "Kept Person")
+    context = new_context()
+    (queued,) = queued_offline_then_closed(context, world)
+    context.set_offline(False)
+    page = context.new_page()
+    page.goto("/manage/")
+    context.set_offline(True)
+
+    dialogs: list[str] = []
+
+    def cancel(dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", cancel)
+    logout = page.locator("header form[data-door-logout]")
+    logout.get_by_role("button", name="Log out").click()
+    expect(logout).to_have_attribute("data-logout-state", "kept")
+    assert dialogs == ["1 scan is not uploaded yet and will be lost. Log out anyway?"]
+    assert [item["nonce"] for item in queue_of(page)] == [queued["nonce"]]
+    assert scanner_storage(page)["databases"] == ["eventsys-door"]
+
+    # Back online, the same button uploads the scan, clears the data and logs out.
+    context.set_offline(False)
+    logout.get_by_role("button", name="Log out").click()
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
+    assert live_server.run(lambda: entries(int(queued["badge"])))[0][0] == queued["nonce"]
+    assert scanner_storage(page) == {"databases": [], "caches": [], "workers": 0}
+    assert len(dialogs) == 1
+    assert browser_errors == []
+
+
+# --- exits, undo and search offline -----------------------------------------------------------------------
+
+
+def test_offline_exits_undo_and_search_by_name_queue_and_upload(live_server, new_context, browser_errors) -> None:
+    from eventsys.checkin import services
+
+    def build() -> dict:
+        event = event_today(name="WeGO General Assembly")
+        hall = factories.CheckInListFactory(event=event, name="Plenary hall", allows_exit=True)
+        leaving = attendee(event, name="Ana Leaving")
+        mistaken = attendee(event, name="Bo Mistaken")
+        found = attendee(event, name="Chen Found-By-Name", accessibility_needs="Hearing loop")
+        device = factories.DoorDeviceFactory(event=event, name="Hall door", list_id=hall.id)
+        db.session.flush()
+        return {
+            "token": device.token,
+            "hall": hall.id,
+            "leaving": (leaving.id, leaving.code),
+            "mistaken": (mistaken.id, mistaken.code),
+            "found": found.id,
+            "email": found.registration.person.email,
+        }
+
+    world = live_server.run(build)
+    context = new_context()
+    page = open_door(context, world["token"])
+    scan(page, world["leaving"][1])  # online
+    expect(page.locator("#result")).to_have_attribute("data-result", "ok")
+    expect(page.locator("#result")).to_have_attribute("data-offline", "false")
+
+    context.set_offline(True)
+    expect(page.locator("#offline-status")).to_have_attribute("data-online", "false")
+    page.get_by_label("Exits").check()
+    scan(page, world["leaving"][1])
+    expect_result(page, "ok", "result-ok")
+    expect(page.locator("#result-title")).to_have_text("Exit recorded.")
+    page.wait_for_timeout(DEBOUNCE_S * 1000)
+    scan(page, world["leaving"][1])  # out already: not inside any more
+    expect_result(page, "not_checked_in", "result-bad")
+    page.get_by_label("Entries").check()
+
+    scan(page, world["mistaken"][1])
+    expect_result(page, "ok", "result-ok")
+    page.get_by_role("button", name="Undo last check-in").click()
+    expect(page.locator("#result-title")).to_have_text("Undone here; the undo is uploaded with the queued scans.")
+    expect(page.locator("#result-offline")).to_be_visible()
+
+    page.get_by_label("Name", exact=True).fill("chen")
+    page.get_by_role("button", name="Search").click()
+    results = page.locator("#search-results")
+    expect(results).to_have_attribute("data-source", "pack")
+    expect(results.locator("li")).to_have_count(1)
+    expect(results).to_contain_text("Chen Found-By-Name")
+    expect(results).to_contain_text("Needs: Hearing loop")
+    expect(results.get_by_role("button", name="Print badge")).to_have_count(0)  # printing needs the server
+    assert world["email"] not in results.inner_text()
+    results.get_by_role("button", name="Check in").click()
+    expect_result(page, "ok", "result-attention")
+    expect(page.locator("#result-name")).to_have_text("Chen Found-By-Name")
+
+    queued = queue_of(page)
+    assert sorted(item["kind"] for item in queued) == ["annul", "checkin", "checkin", "exit"]
+    context.set_offline(False)
+    expect(page.locator("#offline-status")).to_have_attribute("data-queued", "0")
+
+    def stored() -> dict:
+        from eventsys.checkin.models import Badge, CheckInList
+
+        hall = db.session.get(CheckInList, world["hall"])
+
+        def history(badge_id: int) -> list[tuple[str, bool, bool]]:
+            badge = db.session.get(Badge, badge_id)
+            return [
+                (row.direction.value, row.closed_at is not None, row.annulled_at is not None)
+                for row in services.history(badge, hall)
+            ]
+
+        return {
+            "leaving": history(world["leaving"][0]),
+            "mistaken": history(world["mistaken"][0]),
+            "found": history(world["found"]),
+        }
+
+    assert live_server.run(stored) == {
+        "leaving": [("in", True, False), ("out", False, False)],
+        "mistaken": [("in", False, True)],
+        "found": [("in", False, False)],
+    }
+    assert browser_errors == []
