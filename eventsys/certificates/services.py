@@ -28,7 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale, format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -603,9 +603,10 @@ def start_run(
     to_issue = [person for person in people if person.id not in holders]
     if not to_issue:
         raise DomainError(
-            _(
-                "Nobody to issue to: %(found)s people match, and all of them already hold this certificate.",
-                found=len(people),
+            ngettext(
+                "Nobody to issue to: %(num)d person matches and already holds this certificate.",
+                "Nobody to issue to: %(num)d people match, and all of them already hold this certificate.",
+                len(people),
             )
             if people
             else _("Nobody matches this choice yet."),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -253,17 +254,19 @@ def start_run(event: Event, template_id: int) -> Response | tuple[str, int]:
             attach_domain_error(form, error)
         else:
             db.session.commit()
-            flash(
-                _(
-                    "%(issued)s certificates issued (%(skipped)s already held one). The PDFs are being prepared.",
-                    issued=run.issued,
-                    skipped=run.skipped,
-                ),
-                "success",
-            )
+            flash(_run_started_message(run), "success")
             return redirect(url_for("certificates.index", slug=event.slug))
     status = 400 if request.method == "POST" else 200
     return render_template("certificates/run.html", event=event, form=form, template=template), status
+
+
+def _run_started_message(run: CertificateRun) -> str:
+    """E.g. "10 certificates issued. 1 person already held one. The PDFs are being prepared." (plurals per language)."""
+    parts = [ngettext("%(num)d certificate issued.", "%(num)d certificates issued.", run.issued)]
+    if run.skipped:
+        parts.append(ngettext("%(num)d person already held one.", "%(num)d people already held one.", run.skipped))
+    parts.append(_("The PDFs are being prepared."))
+    return " ".join(parts)
 
 
 @bp.get("/manage/events/<slug>/certificates/runs/<int:run_id>/status")
