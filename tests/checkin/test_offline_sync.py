@@ -520,3 +520,91 @@ def test_after_logging_out_the_door_pack_is_refused(browser: Browser, app) -> No
     refused = browser.client.get(pack_url(event, entrance))
     assert refused.status_code == 401 and refused.get_json()["error"] == "unauthorized"
     assert "Private Person" not in refused.get_data(as_text=True)
+
+
+# --- the door pack's size ------------------------------------------------------------------------------
+
+#: Bytes per attendee a full door pack may take, as served (compact JSON, non-ASCII as \uXXXX escapes).
+#: What one attendee needs: the badge id key (~8 B), name and organization (a 3-syllable Hangul name is 18 B
+#: escaped, a long Latin one ~40 B; organizations ~20-30 B), ~170 B of field names and fixed values (category
+#: and label, status and label, mode, needs), and ~150 B more for each live entry. Measured: 274 B for the
+#: Seoul mix below with a third checked in. The budget, 350 B, leaves ~25% for longer names and keeps a
+#: 10,000-person assembly's full pack near 3.5 MB: about 30 s once on a poor 1 Mbit/s venue link (later syncs
+#: carry only changes) and far inside a phone's IndexedDB quota. A byte count of the answer: the same on every
+#: machine.
+PACK_BYTES_PER_ATTENDEE = 350
+
+SEOUL_NAMES = ["김민지", "이서준", "박지현", "최우진", "정하은", "강도윤", "조서연", "윤지호"]
+LATIN_NAMES = ["José Álvarez", "Zoë Müller", "François Lefèvre", "Åsa Ødegård", "Ana María Núñez", "Jean Dupont"]
+OTHER_NAMES = ["محمد العلي", "Александр Иванов", "Светлана Петрова", "فاطمة الزهراء"]
+LONG_NAME = "Maria Guadalupe Fernández de la Santísima Trinidad Rodríguez y Castillo-Villanueva"
+ORGANIZATIONS = ["Seoul Metropolitan Government", "Ayuntamiento de Bogotá", "Ville de Montréal", "Kazan City Hall"]
+
+
+def a_thousand_attendees(event) -> list:
+    from eventsys.events.models import Category
+
+    categories = [None, Category.MEMBER_CITY, Category.SPEAKER, Category.EMBASSY, Category.PRESS]
+    organizations = [factories.OrganizationFactory(name=name) for name in ORGANIZATIONS]
+    made = []
+    for n in range(1000):
+        if n % 10 < 4:
+            name = SEOUL_NAMES[n % len(SEOUL_NAMES)]
+        elif n % 10 < 9:
+            name = LATIN_NAMES[n % len(LATIN_NAMES)]
+        else:
+            name = OTHER_NAMES[n % len(OTHER_NAMES)]
+        if n % 100 == 0:
+            name = LONG_NAME
+        person = factories.PersonFactory(
+            name=name,
+            email=f"secret-mail-{n}@example.org",
+            title=f"Secret title {n}",
+            bio=f"Secret biography {n}",
+            organization=organizations[n % len(organizations)],
+        )
+        registration = factories.RegistrationFactory(
+            event=event,
+            person=person,
+            category=categories[n % len(categories)],
+            accessibility_needs="Wheelchair access" if n % 20 == 0 else None,
+            dietary_needs=f"Secret diet {n}",
+        )
+        made.append(badges.issue_badge(registration))
+    db.session.flush()
+    return made
+
+
+def test_a_full_door_pack_for_a_thousand_attendees_stays_small_and_shows_only_what_the_door_may_see(
+    client, app
+) -> None:
+    event = event_today()
+    entrance = day_list(event)
+    made = a_thousand_attendees(event)
+    for badge in made[:300]:  # a third of them already in: live entries travel too
+        services.redeem_badge(event, badge.code, entrance, door="North door")
+    device = factories.DoorDeviceFactory(event=event, name="North door")
+    db.session.commit()
+
+    response = client.get(pack_url(event, entrance), headers={"Authorization": f"Bearer {device.token}"})
+    assert response.status_code == 200
+    body = response.get_data()
+    pack = response.get_json()
+    assert len(pack["attendees"]) == 1000 and len(pack["checkins"]) == 300
+    per_attendee = len(body) / 1000
+    assert per_attendee <= PACK_BYTES_PER_ATTENDEE, f"{per_attendee:.0f} bytes per attendee"
+
+    allowed = {"name", "organization", "category", "category_label", "status", "status_label", "mode", "needs"}
+    assert all(set(summary) == allowed for summary in pack["attendees"].values())
+    assert all(
+        set(entry) == {"id", "door", "scanned_at", "scanned_at_local", "nonce"} for entry in pack["checkins"].values()
+    )
+    text = body.decode("utf-8")
+    for secret in ("secret-mail", "Secret title", "Secret biography", "Secret diet", "@example.org"):
+        assert secret not in text
+    registrations = {badge.registration_id: registration_of(badge) for badge in made[:50]}
+    for badge in made[:50]:
+        registration = registrations[badge.registration_id]
+        assert badge.code not in text  # the QR's content stays on the badge
+        assert registration.manage_token not in text
+    assert '"registration_id"' not in text
