@@ -106,6 +106,9 @@ ROUTES: dict[str, Route] = {
     ),
     "checkin.devices": Route(ORGANIZER, "/manage/events/{slug}/checkin/devices", ("GET", "POST")),
     "checkin.device_revoke": Route(ORGANIZER, "/manage/events/{slug}/checkin/devices/{device_id}/revoke", ("POST",)),
+    "checkin.device_rename": Route(
+        ORGANIZER, "/manage/events/{slug}/checkin/devices/{device_id}/rename", ("POST",), ("name",)
+    ),
     "checkin.scanner": Route(DOOR, "/manage/events/{slug}/checkin/scan"),
     "checkin.door": Route(PERSONAL, "/door/{device_token}"),
     "checkin_api.create_checkin": Route(

@@ -52,3 +52,13 @@ class DeviceForm(FlaskForm):
         default="",
         description=_l("Leave on “the day's list” to follow the event days."),
     )
+
+
+class DeviceRenameForm(FlaskForm):
+    """A door device's new name (its next scans count under it)."""
+
+    name = StringField(
+        _l("New name"),
+        validators=[DataRequired(), Length(max=100), NoControlCharacters()],
+        filters=[strip_filter],
+    )

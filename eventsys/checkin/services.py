@@ -653,6 +653,16 @@ def revoke_device(device: DoorDevice) -> DoorDevice:
     return device
 
 
+def rename_device(device: DoorDevice, name: str) -> DoorDevice:
+    """A new door name: the device's next scans count under it; earlier scans keep the name they were made under."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise CheckInError(_("Give the door a name, e.g. North door."), code="name_required", field="name")
+    device.name = name[:DOOR_MAX]
+    db.session.flush()
+    return device
+
+
 def device_for_token(token: str) -> DoorDevice | None:
     """The active device holding this setup token, or None (unknown or revoked)."""
     device = find_by_token(DoorDevice, DoorDevice.token, token)

@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from eventsys.accounts.models import Role
 from eventsys.checkin import services
-from eventsys.checkin.forms import DeviceForm, ListForm
+from eventsys.checkin.forms import DeviceForm, DeviceRenameForm, ListForm
 from eventsys.checkin.models import CheckInList, DoorDevice
 from eventsys.common.access import event_role_required, personal_link, public
 from eventsys.common.db import write_transaction
@@ -149,7 +149,12 @@ def devices(event: Event) -> str | Response | tuple[str, int]:
             db.session.commit()
             flash(_("%(name)s is ready: open its setup link on the door's phone.", name=device.name), "success")
             return redirect(url_for("checkin.devices", slug=event.slug) + f"#device-{device.id}")
-    status = 400 if form.is_submitted() else 200
+    return _devices_page(event, form, 400 if form.is_submitted() else 200)
+
+
+def _devices_page(
+    event: Event, form: DeviceForm, status: int, rename: tuple[int, DeviceRenameForm] | None = None
+) -> tuple[str, int]:
     return render_template(
         "checkin/devices.html",
         event=event,
@@ -158,6 +163,7 @@ def devices(event: Event) -> str | Response | tuple[str, int]:
         action_form=ActionForm(),
         setup_url=_setup_url,
         setup_qr=_setup_qr,
+        rename=rename,
     ), status
 
 
@@ -187,6 +193,31 @@ def device_revoke(event: Event, device_id: int) -> Response:
     db.session.commit()
     flash(_("%(name)s can no longer check people in.", name=device.name), "success")
     return redirect(url_for("checkin.devices", slug=event.slug))
+
+
+@bp.post("/manage/events/<slug>/checkin/devices/<int:device_id>/rename")
+@event_role_required(Role.ORGANIZER)
+def device_rename(event: Event, device_id: int) -> Response | tuple[str, int]:
+    """Rename a door device: its next scans count under the new name; its setup link stays the same."""
+    device = db.session.get(DoorDevice, device_id)
+    if device is None or device.event_id != event.id:
+        abort(404)
+    form = DeviceRenameForm()
+    if form.validate_on_submit():
+        try:
+            old_name = device.name
+            services.rename_device(device, form.name.data)
+        except DomainError as error:
+            db.session.rollback()
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(old)s is now called %(new)s.", old=old_name, new=device.name), "success")
+            return redirect(url_for("checkin.devices", slug=event.slug) + f"#device-{device.id}")
+    db.session.rollback()
+    device_form = DeviceForm(formdata=None)
+    device_form.list_id.choices = _list_choices(event)
+    return _devices_page(event, device_form, 400, rename=(device_id, form))
 
 
 # --- the scanner page ---------------------------------------------------------------------------------

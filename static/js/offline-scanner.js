@@ -393,6 +393,12 @@
         if ((item.kind === "exit" || item.kind === "annul") && item.badge) { delete next.checkins[String(item.badge)]; }
       });
       data.conflicts.forEach(function (conflict) { next.conflicts[conflict.nonce] = conflict; });
+      if (data.door && token && data.door !== d.door) {
+        // The organizer renamed this door: its next scans carry the new name.
+        d.door = data.door;
+        var where = root.querySelector(".scanner-where strong");
+        if (where) { where.textContent = data.door; }
+      }
       if (data.csrf_token) {
         var meta = document.querySelector('meta[name="csrf-token"]');
         if (meta) { meta.content = data.csrf_token; }
