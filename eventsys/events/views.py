@@ -49,10 +49,15 @@ def _is_team(event: Event) -> bool:
 @login_required
 def manage_list() -> str:
     """The events the logged-in user works on."""
+    from eventsys.checkin import services as checkin_services
+
+    events = services.events_for_user(current_user)
     return render_template(
         "events/manage_list.html",
-        events=services.events_for_user(current_user),
+        events=events,
         may_create=services.may_create_events(current_user),
+        # Everyone on this page may scan (door staff, organizers, site admins): a scanner link per event and list.
+        scanner_lists=checkin_services.lists_by_event([event.id for event in events]),
     )
 
 

@@ -238,3 +238,32 @@ def test_another_events_door_cannot_be_renamed_or_revoked_here(organizer_client:
     db.session.expire_all()
     device = db.session.get(DoorDevice, elsewhere.id)
     assert (device.name, device.revoked_at) == ("Their door", None)
+
+
+# --- door staff find the scanner from "My events" ------------------------------------------------------
+
+
+def test_door_staff_open_the_scanner_from_my_events_per_event_and_list(browser: Browser, world) -> None:
+    from eventsys.accounts.models import Role
+    from eventsys.events.models import EventFormat
+
+    event = world["event"]
+    staff = factories.door_staff_of(event)
+    online_only = factories.EventFactory(name="Webinar", format=EventFormat.ONLINE)
+    factories.EventRoleFactory(event=online_only, user=staff, role=Role.DOOR)
+    day_list(event)
+    db.session.commit()
+    assert browser.login(staff.email).status_code == 302
+
+    page = browser.client.get("/manage/").get_data(as_text=True)
+    scanner = f"/manage/events/{event.slug}/checkin/scan"
+    assert f'href="{scanner}" aria-label="Open scanner for WeGO General Assembly">Open scanner</a>' in page
+    # One link per check-in list too: the day's list and the signing ceremony.
+    for checkin_list in (day_list(event), world["ceremony"]):
+        assert f'href="{scanner}?list={checkin_list.id}">{checkin_list.name}</a>' in page
+    # An online-only event has no door; another event's scanner is not offered.
+    assert f"/manage/events/{online_only.slug}/checkin/scan" not in page
+    assert world["other_event"].slug not in page
+    # The link works for them.
+    assert browser.client.get(scanner).status_code == 200
+    assert browser.client.get(f"{scanner}?list={world['ceremony'].id}").status_code == 200
