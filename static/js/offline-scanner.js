@@ -433,8 +433,23 @@
           answer.data.results.forEach(function (result) { if (result.nonce) { t.objectStore("queue").delete(result.nonce); } });
           if (pack) { t.objectStore("packs").put(pack); }
         });
-      }).then(function () { return items.length > UPLOAD_CHUNK ? upload() : null; });
+      }).then(function () {
+        noteUploaded(chunk.length);
+        return items.length > UPLOAD_CHUNK ? upload() : null;
+      });
     }).then(countQueue);
+  }
+
+  var uploadedTotal = 0;
+  /** "N queued scans uploaded." in the status bar (plural forms from the page: data-t-uploaded-one/other). */
+  function noteUploaded(count) {
+    uploadedTotal += count;
+    var note = document.getElementById("upload-note");
+    if (!note) { return; }
+    var rule = "other";
+    try { rule = new Intl.PluralRules(document.documentElement.lang || undefined).select(uploadedTotal); } catch (e) { /* old browser */ }
+    note.textContent = (rule === "one" ? d.tUploadedOne : d.tUploadedOther).replace("{count}", String(uploadedTotal));
+    note.hidden = false;
   }
 
   /** The server's word on undos made offline, kept with the notices: an undo that changed nothing, or that

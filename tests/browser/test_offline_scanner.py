@@ -118,6 +118,7 @@ def test_a_door_scans_offline_survives_a_reload_and_uploads_the_offline_times(
     # Closing or reloading loses nothing: the page comes from the service worker, the queue from IndexedDB.
     page.reload()
     expect(page.locator("#scanner")).to_have_attribute("data-offline-loaded", "true")
+    expect(page.locator("#upload-note")).to_be_hidden()
     expect(status).to_have_attribute("data-online", "false")
     expect(status).to_have_attribute("data-queued", "2")
     expect(page.locator("#queued-count")).to_have_text("2")
@@ -127,6 +128,7 @@ def test_a_door_scans_offline_survives_a_reload_and_uploads_the_offline_times(
     context.set_offline(False)
     expect(status).to_have_attribute("data-online", "true")
     expect(status).to_have_attribute("data-queued", "0")
+    expect(page.locator("#upload-note")).to_have_text("2 queued scans uploaded.")
 
     def stored() -> dict:
         return {
@@ -184,6 +186,7 @@ def test_two_doors_scan_the_same_badge_offline_one_entry_and_everyone_sees_the_d
     # The later scan reaches the server first; the earlier one takes the entry over when its door comes back.
     south_context.set_offline(False)
     expect(south.locator("#offline-status")).to_have_attribute("data-queued", "0")
+    expect(south.locator("#upload-note")).to_have_text("1 queued scan uploaded.")
     north_context.set_offline(False)
     expect(north.locator("#offline-status")).to_have_attribute("data-queued", "0")
     south.evaluate("window.eventsysOffline.refresh(false)")  # its next sync (every minute)
@@ -460,6 +463,7 @@ def test_offline_exits_undo_and_search_by_name_queue_and_upload(live_server, new
     assert sorted(item["kind"] for item in queued) == ["annul", "checkin", "checkin", "exit"]
     context.set_offline(False)
     expect(page.locator("#offline-status")).to_have_attribute("data-queued", "0")
+    expect(page.locator("#upload-note")).to_have_text("4 queued scans uploaded.")
 
     def stored() -> dict:
         from eventsys.checkin.models import Badge, CheckInList
