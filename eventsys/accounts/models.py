@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -11,22 +10,19 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsys.common.db import enum_column, utcnow
+from eventsys.common.enums import LabelledEnum
 from eventsys.events.models import Event
 from eventsys.extensions import db
 
 
-class Role(enum.StrEnum):
+class Role(LabelledEnum):
     #: Everything for that event.
-    ORGANIZER = "organizer"
+    ORGANIZER = "organizer", _l("Organizer")
     #: Check-in only.
-    DOOR = "door"
-
-    @property
-    def label(self) -> str:
-        return str(ROLE_LABELS[self])
+    DOOR = "door", _l("Door staff")
 
 
-ROLE_LABELS = {Role.ORGANIZER: _l("Organizer"), Role.DOOR: _l("Door staff")}
+ROLE_LABELS = Role.labels()
 
 
 class User(UserMixin, db.Model):

@@ -9,7 +9,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Email, Length, NumberRange, Optional
 
-from eventsys.certificates.models import CERTIFICATE_KIND_LABELS, RUN_SOURCE_LABELS
+from eventsys.certificates.models import CertificateKind, RunSource
 from eventsys.common.forms import NoControlCharacters, strip_filter
 
 PLACEHOLDER_HELP = _l("Placeholders: {recipient}, {organization}, {event}, {date}, {citation}.")
@@ -23,7 +23,7 @@ def _text(label: object, limit: int, *, required: bool = False, description: obj
 
 class TemplateForm(FlaskForm):
     kind = SelectField(
-        _l("Kind"), choices=[SelectChoice(kind.value, label) for kind, label in CERTIFICATE_KIND_LABELS.items()]
+        _l("Kind"), choices=[SelectChoice(kind.value, label) for kind, label in CertificateKind.labels().items()]
     )
     title = _text(_l("Title"), 120, required=True, description=PLACEHOLDER_HELP)
     intro = _text(_l("Line above the name"), 300, description=_l("E.g. “is presented to”."))
@@ -80,7 +80,7 @@ class IssueForm(FlaskForm):
 class RunForm(FlaskForm):
     source = SelectField(
         _l("Who receives it"),
-        choices=[SelectChoice(source.value, label) for source, label in RUN_SOURCE_LABELS.items()],
+        choices=[SelectChoice(source.value, label) for source, label in RunSource.labels().items()],
     )
     list_id = SelectField(_l("Check-in list"), choices=[SelectChoice("", "—")], validate_choice=False)
     min_days = IntegerField(_l("At least this many days"), validators=[Optional(), NumberRange(min=1, max=366)])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -11,27 +10,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsys.common.db import enum_column, utcnow
+from eventsys.common.enums import LabelledEnum
 from eventsys.events.models import Event, Person
 from eventsys.extensions import db
 
 
-class CertificateKind(enum.StrEnum):
-    APPRECIATION = "appreciation"
-    ATTENDANCE = "attendance"
-    SPEAKER = "speaker"
-    COMPLETION = "completion"
-
-    @property
-    def label(self) -> str:
-        return str(CERTIFICATE_KIND_LABELS[self])
-
-
-CERTIFICATE_KIND_LABELS = {
-    CertificateKind.APPRECIATION: _l("Certificate of appreciation"),
-    CertificateKind.ATTENDANCE: _l("Certificate of attendance"),
-    CertificateKind.SPEAKER: _l("Speaker certificate"),
-    CertificateKind.COMPLETION: _l("Certificate of completion"),
-}
+class CertificateKind(LabelledEnum):
+    APPRECIATION = "appreciation", _l("Certificate of appreciation")
+    ATTENDANCE = "attendance", _l("Certificate of attendance")
+    SPEAKER = "speaker", _l("Speaker certificate")
+    COMPLETION = "completion", _l("Certificate of completion")
 
 
 class CertificateTemplate(db.Model):
@@ -101,46 +89,20 @@ class Certificate(db.Model):
         return self.revoked_at is None
 
 
-class RunSource(enum.StrEnum):
-    SPEAKERS = "speakers"
-    CHECKED_IN_LIST = "checked_in_list"
-    CHECKED_IN_DAYS = "checked_in_days"
-    ONLINE_REGISTERED = "online_registered"
-    ONLINE_JOINED = "online_joined"
-    CSV = "csv"
-
-    @property
-    def label(self) -> str:
-        return str(RUN_SOURCE_LABELS[self])
+class RunSource(LabelledEnum):
+    SPEAKERS = "speakers", _l("All speakers of the event")
+    CHECKED_IN_LIST = "checked_in_list", _l("In-person attendees who checked in on a chosen list")
+    CHECKED_IN_DAYS = "checked_in_days", _l("In-person attendees who checked in on at least N days")
+    ONLINE_REGISTERED = "online_registered", _l("Online attendees who registered")
+    ONLINE_JOINED = "online_joined", _l("Online attendees who joined")
+    CSV = "csv", _l("A CSV list")
 
 
-RUN_SOURCE_LABELS = {
-    RunSource.SPEAKERS: _l("All speakers of the event"),
-    RunSource.CHECKED_IN_LIST: _l("In-person attendees who checked in on a chosen list"),
-    RunSource.CHECKED_IN_DAYS: _l("In-person attendees who checked in on at least N days"),
-    RunSource.ONLINE_REGISTERED: _l("Online attendees who registered"),
-    RunSource.ONLINE_JOINED: _l("Online attendees who joined"),
-    RunSource.CSV: _l("A CSV list"),
-}
-
-
-class RunStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-    @property
-    def label(self) -> str:
-        return str(RUN_STATUS_LABELS[self])
-
-
-RUN_STATUS_LABELS = {
-    RunStatus.QUEUED: _l("Queued"),
-    RunStatus.RUNNING: _l("Rendering"),
-    RunStatus.DONE: _l("Ready"),
-    RunStatus.FAILED: _l("Failed"),
-}
+class RunStatus(LabelledEnum):
+    QUEUED = "queued", _l("Queued")
+    RUNNING = "running", _l("Rendering")
+    DONE = "done", _l("Ready")
+    FAILED = "failed", _l("Failed")
 
 
 class CertificateRun(db.Model):

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsys.common.db import enum_column, utcnow
+from eventsys.common.enums import LabelledEnum
 from eventsys.events.models import Category, Event
 from eventsys.extensions import db
 from eventsys.registration.models import Registration
@@ -69,23 +70,11 @@ class Badge(db.Model):
         return self.revoked_at is None
 
 
-class BadgeBatchStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-    @property
-    def label(self) -> str:
-        return str(BADGE_BATCH_STATUS_LABELS[self])
-
-
-BADGE_BATCH_STATUS_LABELS = {
-    BadgeBatchStatus.QUEUED: _l("Queued"),
-    BadgeBatchStatus.RUNNING: _l("Rendering"),
-    BadgeBatchStatus.DONE: _l("Ready"),
-    BadgeBatchStatus.FAILED: _l("Failed"),
-}
+class BadgeBatchStatus(LabelledEnum):
+    QUEUED = "queued", _l("Queued")
+    RUNNING = "running", _l("Rendering")
+    DONE = "done", _l("Ready")
+    FAILED = "failed", _l("Failed")
 
 
 class BadgeBatch(db.Model):

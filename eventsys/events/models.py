@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,59 +10,33 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsys.common.db import enum_column, utcnow
+from eventsys.common.enums import LabelledEnum
 from eventsys.extensions import db
 
 
-class OrganizationKind(enum.StrEnum):
-    CITY = "city"
-    CORPORATION = "corporation"
-    EMBASSY = "embassy"
-    UNIVERSITY = "university"
-    INTERNATIONAL = "international_organization"
-    NGO = "ngo"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return str(ORGANIZATION_KIND_LABELS[self])
+class OrganizationKind(LabelledEnum):
+    CITY = "city", _l("City or local government")
+    CORPORATION = "corporation", _l("Corporation")
+    EMBASSY = "embassy", _l("Embassy")
+    UNIVERSITY = "university", _l("University")
+    INTERNATIONAL = "international_organization", _l("International organization")
+    NGO = "ngo", _l("NGO")
+    OTHER = "other", _l("Other")
 
 
-ORGANIZATION_KIND_LABELS = {
-    OrganizationKind.CITY: _l("City or local government"),
-    OrganizationKind.CORPORATION: _l("Corporation"),
-    OrganizationKind.EMBASSY: _l("Embassy"),
-    OrganizationKind.UNIVERSITY: _l("University"),
-    OrganizationKind.INTERNATIONAL: _l("International organization"),
-    OrganizationKind.NGO: _l("NGO"),
-    OrganizationKind.OTHER: _l("Other"),
-}
+class EventKind(LabelledEnum):
+    KICKOFF = "kickoff", _l("Kick-off")
+    GENERAL_ASSEMBLY = "general_assembly", _l("General Assembly")
+    OTHER = "other", _l("Other")
 
 
-class EventKind(enum.StrEnum):
-    KICKOFF = "kickoff"
-    GENERAL_ASSEMBLY = "general_assembly"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return str(EVENT_KIND_LABELS[self])
+EVENT_KIND_LABELS = EventKind.labels()
 
 
-EVENT_KIND_LABELS = {
-    EventKind.KICKOFF: _l("Kick-off"),
-    EventKind.GENERAL_ASSEMBLY: _l("General Assembly"),
-    EventKind.OTHER: _l("Other"),
-}
-
-
-class EventFormat(enum.StrEnum):
-    IN_PERSON = "in_person"
-    ONLINE = "online"
-    HYBRID = "hybrid"
-
-    @property
-    def label(self) -> str:
-        return str(EVENT_FORMAT_LABELS[self])
+class EventFormat(LabelledEnum):
+    IN_PERSON = "in_person", _l("In person")
+    ONLINE = "online", _l("Online")
+    HYBRID = "hybrid", _l("Hybrid (in person and online)")
 
     @property
     def has_venue(self) -> bool:
@@ -74,55 +47,28 @@ class EventFormat(enum.StrEnum):
         return self is not EventFormat.IN_PERSON
 
 
-EVENT_FORMAT_LABELS = {
-    EventFormat.IN_PERSON: _l("In person"),
-    EventFormat.ONLINE: _l("Online"),
-    EventFormat.HYBRID: _l("Hybrid (in person and online)"),
-}
+EVENT_FORMAT_LABELS = EventFormat.labels()
 
 
-class Category(enum.StrEnum):
+class Category(LabelledEnum):
     """The participant categories an association invites and seats by."""
 
-    MEMBER_CITY = "member_city"
-    PARTNER = "partner"
-    EMBASSY = "embassy"
-    SPEAKER = "speaker"
-    YOUTH = "youth"
-    PRESS = "press"
-    STAFF = "staff"
-
-    @property
-    def label(self) -> str:
-        return str(CATEGORY_LABELS[self])
+    MEMBER_CITY = "member_city", _l("Member city")
+    PARTNER = "partner", _l("Partner")
+    EMBASSY = "embassy", _l("Embassy")
+    SPEAKER = "speaker", _l("Speaker")
+    YOUTH = "youth", _l("Youth")
+    PRESS = "press", _l("Press")
+    STAFF = "staff", _l("Staff")
 
 
-CATEGORY_LABELS = {
-    Category.MEMBER_CITY: _l("Member city"),
-    Category.PARTNER: _l("Partner"),
-    Category.EMBASSY: _l("Embassy"),
-    Category.SPEAKER: _l("Speaker"),
-    Category.YOUTH: _l("Youth"),
-    Category.PRESS: _l("Press"),
-    Category.STAFF: _l("Staff"),
-}
+CATEGORY_LABELS = Category.labels()
 
 
-class EventStatus(enum.StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    CLOSED = "closed"
-
-    @property
-    def label(self) -> str:
-        return str(EVENT_STATUS_LABELS[self])
-
-
-EVENT_STATUS_LABELS = {
-    EventStatus.DRAFT: _l("Draft"),
-    EventStatus.PUBLISHED: _l("Published"),
-    EventStatus.CLOSED: _l("Closed"),
-}
+class EventStatus(LabelledEnum):
+    DRAFT = "draft", _l("Draft")
+    PUBLISHED = "published", _l("Published")
+    CLOSED = "closed", _l("Closed")
 
 
 class Organization(db.Model):

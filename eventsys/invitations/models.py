@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -11,31 +10,21 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsys.common.db import enum_column, utcnow
+from eventsys.common.enums import LabelledEnum
 from eventsys.events.models import Category, Event, Person
 from eventsys.extensions import db
 
 
-class InvitationState(enum.StrEnum):
-    NOT_SENT = "not_sent"
-    SENT = "sent"
-    OPENED = "opened"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    BOUNCED = "bounced"
-
-    @property
-    def label(self) -> str:
-        return str(INVITATION_STATE_LABELS[self])
+class InvitationState(LabelledEnum):
+    NOT_SENT = "not_sent", _l("Not sent")
+    SENT = "sent", _l("Sent")
+    OPENED = "opened", _l("Opened")
+    ACCEPTED = "accepted", _l("Accepted")
+    DECLINED = "declined", _l("Declined")
+    BOUNCED = "bounced", _l("Bounced")
 
 
-INVITATION_STATE_LABELS = {
-    InvitationState.NOT_SENT: _l("Not sent"),
-    InvitationState.SENT: _l("Sent"),
-    InvitationState.OPENED: _l("Opened"),
-    InvitationState.ACCEPTED: _l("Accepted"),
-    InvitationState.DECLINED: _l("Declined"),
-    InvitationState.BOUNCED: _l("Bounced"),
-}
+INVITATION_STATE_LABELS = InvitationState.labels()
 
 
 class Invitation(db.Model):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -13,21 +12,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from eventsys.accounts.models import User
 from eventsys.agenda.models import Session as AgendaSession
 from eventsys.common.db import enum_column, utcnow
+from eventsys.common.enums import LabelledEnum
 from eventsys.events.models import Event, Organization, Person
 from eventsys.extensions import db
 
 
-class MouStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    SIGNED = "signed"
-    EXPIRED = "expired"
-    TERMINATED = "terminated"
-    RENEWED = "renewed"
-
-    @property
-    def label(self) -> str:
-        return str(MOU_STATUS_LABELS[self])
+class MouStatus(LabelledEnum):
+    DRAFT = "draft", _l("Draft")
+    SCHEDULED = "scheduled", _l("Scheduled for signing")
+    SIGNED = "signed", _l("Signed")
+    EXPIRED = "expired", _l("Expired")
+    TERMINATED = "terminated", _l("Terminated")
+    RENEWED = "renewed", _l("Renewed")
 
     @property
     def is_signed(self) -> bool:
@@ -35,43 +31,23 @@ class MouStatus(enum.StrEnum):
         return self in SIGNED_STATUSES
 
 
-MOU_STATUS_LABELS = {
-    MouStatus.DRAFT: _l("Draft"),
-    MouStatus.SCHEDULED: _l("Scheduled for signing"),
-    MouStatus.SIGNED: _l("Signed"),
-    MouStatus.EXPIRED: _l("Expired"),
-    MouStatus.TERMINATED: _l("Terminated"),
-    MouStatus.RENEWED: _l("Renewed"),
-}
-
 SIGNED_STATUSES = frozenset({MouStatus.SIGNED, MouStatus.EXPIRED, MouStatus.TERMINATED, MouStatus.RENEWED})
 
 
-class MouVisibility(enum.StrEnum):
-    PUBLIC = "public"
-    INTERNAL = "internal"
-
-    @property
-    def label(self) -> str:
-        return str(MOU_VISIBILITY_LABELS[self])
+class MouVisibility(LabelledEnum):
+    PUBLIC = "public", _l("Public (listed once signed)")
+    INTERNAL = "internal", _l("Internal (organizers only)")
 
 
-MOU_VISIBILITY_LABELS = {
-    MouVisibility.PUBLIC: _l("Public (listed once signed)"),
-    MouVisibility.INTERNAL: _l("Internal (organizers only)"),
-}
+MOU_VISIBILITY_LABELS = MouVisibility.labels()
 
 
-class SignatoryRole(enum.StrEnum):
-    SIGNATORY = "signatory"
-    WITNESS = "witness"
-
-    @property
-    def label(self) -> str:
-        return str(SIGNATORY_ROLE_LABELS[self])
+class SignatoryRole(LabelledEnum):
+    SIGNATORY = "signatory", _l("Signatory")
+    WITNESS = "witness", _l("Witness")
 
 
-SIGNATORY_ROLE_LABELS = {SignatoryRole.SIGNATORY: _l("Signatory"), SignatoryRole.WITNESS: _l("Witness")}
+SIGNATORY_ROLE_LABELS = SignatoryRole.labels()
 
 
 class Mou(db.Model):

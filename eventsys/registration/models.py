@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -10,47 +9,33 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsys.common.db import enum_column, utcnow
+from eventsys.common.enums import LabelledEnum
 from eventsys.events.models import Category, Event, Person
 from eventsys.extensions import db
 from eventsys.invitations.models import Invitation
 
 
-class Mode(enum.StrEnum):
-    IN_PERSON = "in_person"
-    ONLINE = "online"
-
-    @property
-    def label(self) -> str:
-        return str(MODE_LABELS[self])
+class Mode(LabelledEnum):
+    IN_PERSON = "in_person", _l("In person")
+    ONLINE = "online", _l("Online")
 
 
-MODE_LABELS = {Mode.IN_PERSON: _l("In person"), Mode.ONLINE: _l("Online")}
+MODE_LABELS = Mode.labels()
 
 
-class RegistrationStatus(enum.StrEnum):
+class RegistrationStatus(LabelledEnum):
     #: Waiting for an organizer's approval.
-    PENDING = "pending"
+    PENDING = "pending", _l("Awaiting approval")
     #: In-person seats were full; waiting for one to free up.
-    WAITLISTED = "waitlisted"
+    WAITLISTED = "waitlisted", _l("On the waiting list")
     #: Promoted from the waiting list; must confirm before ``offer_expires_at``.
-    OFFERED = "offered"
-    CONFIRMED = "confirmed"
-    CANCELLED = "cancelled"
-    REJECTED = "rejected"
-
-    @property
-    def label(self) -> str:
-        return str(REGISTRATION_STATUS_LABELS[self])
+    OFFERED = "offered", _l("Seat offered")
+    CONFIRMED = "confirmed", _l("Confirmed")
+    CANCELLED = "cancelled", _l("Cancelled")
+    REJECTED = "rejected", _l("Rejected")
 
 
-REGISTRATION_STATUS_LABELS = {
-    RegistrationStatus.PENDING: _l("Awaiting approval"),
-    RegistrationStatus.WAITLISTED: _l("On the waiting list"),
-    RegistrationStatus.OFFERED: _l("Seat offered"),
-    RegistrationStatus.CONFIRMED: _l("Confirmed"),
-    RegistrationStatus.CANCELLED: _l("Cancelled"),
-    RegistrationStatus.REJECTED: _l("Rejected"),
-}
+REGISTRATION_STATUS_LABELS = RegistrationStatus.labels()
 
 #: Statuses that hold an in-person seat (an offer holds its seat until it expires).
 SEAT_HOLDING = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED)
