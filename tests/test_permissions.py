@@ -181,7 +181,15 @@ ROUTES: dict[str, Route] = {
     "agenda.builder": Route(ORGANIZER, "/manage/events/{slug}/agenda"),
     "agenda.session_new": Route(ORGANIZER, "/manage/events/{slug}/agenda/sessions/new", ("GET", "POST")),
     "agenda.session_edit": Route(ORGANIZER, "/manage/events/{slug}/agenda/sessions/{session_id}/edit", ("GET", "POST")),
+    "agenda.session_delete": Route(
+        ORGANIZER, "/manage/events/{slug}/agenda/sessions/{session_id}/delete", ("GET", "POST")
+    ),
     "agenda.rooms": Route(ORGANIZER, "/manage/events/{slug}/agenda/rooms", ("GET", "POST")),
+    "agenda.room_edit": Route(ORGANIZER, "/manage/events/{slug}/agenda/rooms/{room_id}/edit", ("GET", "POST")),
+    "agenda.room_delete": Route(
+        ORGANIZER, "/manage/events/{slug}/agenda/rooms/{room_id}/delete", ("POST",), ("confirm",)
+    ),
+    "agenda.programme_preview": Route(ORGANIZER, "/manage/events/{slug}/agenda/programme.pdf?size=a5"),
     "agenda.speakers": Route(ORGANIZER, "/manage/events/{slug}/agenda/speakers"),
     "agenda.speaker_new": Route(ORGANIZER, "/manage/events/{slug}/agenda/speakers/new", ("GET", "POST")),
     "agenda.speaker_edit": Route(ORGANIZER, "/manage/events/{slug}/agenda/speakers/{person_id}/edit", ("GET", "POST")),
@@ -195,6 +203,7 @@ ROUTES: dict[str, Route] = {
     "agenda.show": Route(PUBLIC, "/events/{slug}/agenda"),
     "agenda.session": Route(PUBLIC, "/events/{slug}/agenda/sessions/{session_id}"),
     "agenda.ics": Route(PUBLIC, "/events/{slug}/agenda.ics"),
+    "agenda.programme_pdf": Route(PUBLIC, "/events/{slug}/programme.pdf?size=a5"),
     "agenda.session_ics": Route(PUBLIC, "/events/{slug}/agenda/sessions/{session_id}.ics"),
     "agenda.speaker": Route(PUBLIC, "/events/{slug}/speakers/{person_id}"),
     "agenda.speaker_photo": Route(PUBLIC, "/speakers/photos/{photo}"),
@@ -336,6 +345,7 @@ def _url(route: Route, world: dict) -> str:
         join_token=world["registration"].join_token,
         registration_id=world["registration"].id,
         session_id=world["session"].id,
+        room_id=world["session"].room_id,
         person_id=world["session"].speakers[0].person_id,
         feed_token=world["feed"].token,
         photo="0" * 32 + ".jpg",

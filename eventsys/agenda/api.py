@@ -42,7 +42,7 @@ def _parse_time(value: Any) -> datetime:
 def api_schedule(event: Event, session_id: int) -> tuple[Response, int] | Response:
     """Set a session's start, end and room (all null: unscheduled). Body: JSON {starts_at, ends_at, room_id}."""
     session = db.session.get(Session, session_id)
-    if session is None or session.event_id != event.id:
+    if session is None or session.event_id != event.id or session.deleted_at is not None:
         return _error(_("This session does not exist any more."), "unknown_session", 404)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not {"starts_at", "ends_at", "room_id"} <= body.keys():

@@ -121,3 +121,9 @@ class FeedForm(FlaskForm):
 
 class RenewFeedForm(FlaskForm):
     confirm = HiddenField(validators=[AnyOf(["renew"])])
+
+
+class ConfirmDeleteForm(FlaskForm):
+    """The button of a confirmation page: deleting a session or a room takes this explicit value."""
+
+    confirm = HiddenField(validators=[AnyOf(["delete"])])

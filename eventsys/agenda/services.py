@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 
 from eventsys.common.db import utcnow
@@ -68,19 +69,70 @@ def rooms_of(event: Event) -> list[Room]:
 
 def create_room(event: Event, name: str, capacity: int | None) -> Room:
     """Add a room as the last column of the grid."""
-    name = (name or "").strip()
-    if not name:
-        raise DomainError(_("Give the room a name."), code="room_name", field="name")
-    if capacity is not None and capacity < 0:
-        raise DomainError(_("The capacity cannot be negative."), code="room_capacity", field="capacity")
-    taken = db.session.scalar(sa.select(Room.id).where(Room.event_id == event.id, Room.name == name))
-    if taken is not None:
-        raise DomainError(_("This event already has a room with that name."), code="room_exists", field="name")
+    name = _check_room(event, name, capacity)
     last = db.session.scalar(sa.select(sa.func.max(Room.position)).where(Room.event_id == event.id))
     room = Room(event_id=event.id, name=name, capacity=capacity, position=(last or 0) + 1)
     db.session.add(room)
     db.session.flush()
     return room
+
+
+def _check_room(event: Event, name: str, capacity: int | None, room_id: int | None = None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_("Give the room a name."), code="room_name", field="name")
+    if capacity is not None and capacity < 0:
+        raise DomainError(_("The capacity cannot be negative."), code="room_capacity", field="capacity")
+    query = sa.select(Room.id).where(Room.event_id == event.id, Room.name == name)
+    if room_id is not None:
+        query = query.where(Room.id != room_id)
+    if db.session.scalar(query) is not None:
+        raise DomainError(_("This event already has a room with that name."), code="room_exists", field="name")
+    return name
+
+
+def update_room(room: Room, name: str, capacity: int | None) -> Room:
+    """Rename a room or change its seats. The public agenda shows the new name from the next publish on."""
+    room.name = _check_room(room.event, name, capacity, room.id)
+    room.capacity = capacity
+    db.session.flush()
+    return room
+
+
+def sessions_in_room(room: Room) -> list[Session]:
+    """The draft sessions held in ``room`` (deleted ones waiting for the next publish do not count)."""
+    return list(
+        db.session.scalars(
+            sa.select(Session)
+            .where(Session.room_id == room.id, Session.deleted_at.is_(None))
+            .order_by(Session.starts_at.is_(None), Session.starts_at, Session.id)
+        )
+    )
+
+
+def delete_room(room: Room) -> None:
+    """Delete a room no session uses; refused, naming the sessions, while any does.
+
+    The published version keeps the room's name in its snapshot, so the public agenda shows it until the next
+    publish.
+    """
+    lock_event(room.event_id)  # no session moves into the room while it goes
+    using = sessions_in_room(room)
+    if using:
+        titles = ", ".join(f"“{session.title}”" for session in using[:5]) + (" …" if len(using) > 5 else "")
+        raise DomainError(
+            ngettext(
+                "%(num)d session still uses this room: %(titles)s. Move it to another room first.",
+                "%(num)d sessions still use this room: %(titles)s. Move them to other rooms first.",
+                len(using),
+                titles=titles,
+            ),
+            code="room_in_use",
+        )
+    # Sessions deleted from the draft (waiting for the next publish) let go of the room: room_id is SET NULL.
+    db.session.execute(sa.update(Session).where(Session.room_id == room.id).values(room_id=None))
+    db.session.delete(room)
+    db.session.flush()
 
 
 # --- speakers -------------------------------------------------------------------------------------------------
@@ -216,7 +268,7 @@ def sessions_of(event: Event) -> list[Session]:
     return list(
         db.session.scalars(
             sa.select(Session)
-            .where(Session.event_id == event.id)
+            .where(Session.event_id == event.id, Session.deleted_at.is_(None))
             .options(
                 selectinload(Session.speakers).selectinload(SessionSpeaker.person).selectinload(Person.organization)
             )
@@ -302,6 +354,58 @@ def set_speakers(session: Session, speakers: Sequence[tuple[Person, SpeakerRole]
         link.role, link.position = role, position
         links.append(link)
     session.speakers = links
+
+
+@dataclass
+class DeletionImpact:
+    """What deleting a session touches, for the confirmation page."""
+
+    published: bool
+    followers: int
+    mou_titles: list[str]
+
+
+def _is_published(session: Session) -> bool:
+    latest = latest_version(session.event_id)
+    return latest is not None and any(e["id"] == session.id for e in latest.snapshot.get("sessions", []))
+
+
+def deletion_impact(session: Session) -> DeletionImpact:
+    from eventsys.mou.models import Mou
+
+    followers = db.session.scalar(sa.select(sa.func.count()).select_from(Star).where(Star.session_id == session.id))
+    mous = db.session.scalars(sa.select(Mou.title).where(Mou.session_id == session.id).order_by(Mou.id))
+    return DeletionImpact(published=_is_published(session), followers=followers or 0, mou_titles=list(mous))
+
+
+def delete_session(session: Session) -> bool:
+    """Delete a session from the draft. Answers True when it is gone at once, False when it waits for publishing.
+
+    A session on the latest published version stays on the public agenda, the feeds and attendees' personal
+    agendas until the next publish: it only leaves the draft now (``deleted_at``), keeping its stars so the
+    next publish tells followers it was removed, then removes it for good (see ``publish_agenda``). Any other
+    session goes at once with its speakers and stars. An MOU whose signing ceremony it was keeps its record and
+    no longer names a session (``mou.session_id`` is SET NULL).
+    """
+    lock_event(session.event_id)  # not while the same draft is being published
+    if _is_published(session):
+        session.deleted_at = utcnow()
+        db.session.flush()
+        return False
+    db.session.delete(session)
+    db.session.flush()
+    return True
+
+
+def _purge_deleted(event: Event) -> int:
+    """Remove for good the sessions deleted from the draft (after publishing a version without them)."""
+    gone = list(
+        db.session.scalars(sa.select(Session).where(Session.event_id == event.id, Session.deleted_at.is_not(None)))
+    )
+    for session in gone:
+        db.session.delete(session)
+    db.session.flush()
+    return len(gone)
 
 
 # --- conflict warnings ----------------------------------------------------------------------------------------
@@ -584,6 +688,7 @@ def publish_agenda(event: Event, actor: Any, expected_digest: str) -> AgendaVers
     moved = [c["session_id"] for c in changes if c["kind"] in ("moved", "removed")]
     if moved:
         _notify_followers(event, moved, version)
+    _purge_deleted(event)  # after the followers of removed sessions were found
     return version
 
 
@@ -664,6 +769,16 @@ def published_agenda(version: AgendaVersion) -> PublishedAgenda:
         for e in snapshot.get("sessions", [])
     ]
     return PublishedAgenda(version=version, rooms=rooms, sessions=sessions, people=people)
+
+
+def draft_agenda(event: Event) -> PublishedAgenda:
+    """What publishing now would publish (public scheduled sessions), as an unsaved version numbered 0.
+
+    For the organizer's preview of the printed programme; nothing is written.
+    """
+    snapshot = build_snapshot(event, sessions_of(event), rooms_of(event))
+    version = AgendaVersion(event_id=event.id, number=0, published_at=utcnow(), snapshot=snapshot, changes=[])
+    return published_agenda(version)
 
 
 # --- stars and personal feeds ---------------------------------------------------------------------------------

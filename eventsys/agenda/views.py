@@ -22,9 +22,18 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from eventsys.accounts.models import Role
-from eventsys.agenda import calendar, services
-from eventsys.agenda.forms import FeedForm, PublishForm, RenewFeedForm, RoomForm, SessionForm, SpeakerForm, StarForm
-from eventsys.agenda.models import FeedScope, Session, SessionFormat, SessionKind, SessionSpeaker, SpeakerRole
+from eventsys.agenda import calendar, programme, services
+from eventsys.agenda.forms import (
+    ConfirmDeleteForm,
+    FeedForm,
+    PublishForm,
+    RenewFeedForm,
+    RoomForm,
+    SessionForm,
+    SpeakerForm,
+    StarForm,
+)
+from eventsys.agenda.models import FeedScope, Room, Session, SessionFormat, SessionKind, SessionSpeaker, SpeakerRole
 from eventsys.common.access import event_role_required, personal_link, public, user_has_role
 from eventsys.common.errors import DomainError
 from eventsys.common.forms import attach_domain_error
@@ -110,9 +119,16 @@ def _published(event: Event) -> services.PublishedAgenda | None:
 
 def _session_of(event: Event, session_id: int) -> Session:
     session = db.session.get(Session, session_id)
-    if session is None or session.event_id != event.id:
+    if session is None or session.event_id != event.id or session.deleted_at is not None:
         abort(404)
     return session
+
+
+def _room_of(event: Event, room_id: int) -> Room:
+    room = db.session.get(Room, room_id)
+    if room is None or room.event_id != event.id:
+        abort(404)
+    return room
 
 
 def _display_zone(event: Event) -> tuple[str, bool]:
@@ -335,6 +351,34 @@ def session_edit(event: Event, session_id: int) -> str | Response | tuple[str, i
     return _session_form(event, _session_of(event, session_id))
 
 
+@bp.route("/manage/events/<slug>/agenda/sessions/<int:session_id>/delete", methods=["GET", "POST"])
+@event_role_required(Role.ORGANIZER)
+def session_delete(event: Event, session_id: int) -> str | Response | tuple[str, int]:
+    """Delete a session, after a confirmation page saying what happens to the public agenda, stars and MOUs."""
+    session = _session_of(event, session_id)
+    form = ConfirmDeleteForm()
+    if form.validate_on_submit():
+        title = session.title
+        gone = services.delete_session(session)
+        db.session.commit()
+        if gone:
+            flash(_("“%(title)s” is deleted.", title=title), "success")
+        else:
+            flash(
+                _("“%(title)s” is deleted from the draft. It leaves the public agenda when you publish.", title=title),
+                "success",
+            )
+        return redirect(url_for("agenda.builder", slug=event.slug))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "agenda/session_delete.html",
+        event=event,
+        session=session,
+        impact=services.deletion_impact(session),
+        form=ConfirmDeleteForm(formdata=None),
+    ), status
+
+
 @bp.route("/manage/events/<slug>/agenda/rooms", methods=["GET", "POST"])
 @event_role_required(Role.ORGANIZER)
 def rooms(event: Event) -> str | Response | tuple[str, int]:
@@ -354,13 +398,66 @@ def rooms(event: Event) -> str | Response | tuple[str, int]:
     return render_template("agenda/rooms.html", event=event, rooms=services.rooms_of(event), form=form), status
 
 
+def _render_room(event: Event, room: Room, form: RoomForm, status: int = 200, error: str | None = None):  # type: ignore[no-untyped-def]
+    return render_template(
+        "agenda/room_form.html",
+        event=event,
+        room=room,
+        form=form,
+        delete_form=ConfirmDeleteForm(formdata=None),
+        using=services.sessions_in_room(room),
+        error=error,
+    ), status
+
+
+@bp.route("/manage/events/<slug>/agenda/rooms/<int:room_id>/edit", methods=["GET", "POST"])
+@event_role_required(Role.ORGANIZER)
+def room_edit(event: Event, room_id: int) -> str | Response | tuple[str, int]:
+    """Rename a room or change its seats; and the button to delete it while no session uses it."""
+    room = _room_of(event, room_id)
+    form = RoomForm()
+    if not form.is_submitted():
+        form.name.data, form.capacity.data = room.name, room.capacity
+    if form.validate_on_submit():
+        try:
+            services.update_room(room, form.name.data, form.capacity.data)
+        except DomainError as error:
+            db.session.rollback()
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Room saved."), "success")
+            return redirect(url_for("agenda.rooms", slug=event.slug))
+    return _render_room(event, room, form, 400 if form.is_submitted() else 200)
+
+
+@bp.post("/manage/events/<slug>/agenda/rooms/<int:room_id>/delete")
+@event_role_required(Role.ORGANIZER)
+def room_delete(event: Event, room_id: int) -> Response | tuple[str, int]:
+    """Delete a room that no session uses (refused with the sessions named otherwise)."""
+    room = _room_of(event, room_id)
+    form = ConfirmDeleteForm()
+    if not form.validate_on_submit():
+        abort(400)
+    name = room.name
+    try:
+        services.delete_room(room)
+    except DomainError as error:
+        db.session.rollback()
+        room_form = RoomForm(formdata=None, name=room.name, capacity=room.capacity)
+        return _render_room(event, room, room_form, 409, error.message)
+    db.session.commit()
+    flash(_("Room “%(name)s” is deleted.", name=name), "success")
+    return redirect(url_for("agenda.rooms", slug=event.slug))
+
+
 def _event_speakers(event: Event) -> list[Person]:
     return list(
         db.session.scalars(
             sa.select(Person)
             .join(SessionSpeaker, SessionSpeaker.person_id == Person.id)
             .join(Session, Session.id == SessionSpeaker.session_id)
-            .where(Session.event_id == event.id)
+            .where(Session.event_id == event.id, Session.deleted_at.is_(None))
             .distinct()
             .order_by(Person.name)
         )
@@ -421,7 +518,7 @@ def speaker_edit(event: Event, person_id: int) -> str | Response | tuple[str, in
     on_event = db.session.scalar(
         sa.select(SessionSpeaker.id)
         .join(Session, Session.id == SessionSpeaker.session_id)
-        .where(SessionSpeaker.person_id == person_id, Session.event_id == event.id)
+        .where(SessionSpeaker.person_id == person_id, Session.event_id == event.id, Session.deleted_at.is_(None))
         .limit(1)
     )
     if person is None or on_event is None:
@@ -463,6 +560,7 @@ def publish(event: Event) -> str | Response | tuple[str, int]:
         rooms={room.id: room.name for room in rooms},
         warnings=services.agenda_warnings(event, sessions, rooms),
         published_count=len(draft["sessions"]),
+        rooms_changed=latest is not None and latest.snapshot.get("rooms") != draft["rooms"],
         error=error_message,
     ), status
 
@@ -592,6 +690,57 @@ def session_ics(slug: str, session_id: int) -> Response:
     etag = calendar.etag_for("session", session_id, version.id, event.updated_at.isoformat(), _locale())  # type: ignore[union-attr]
     body = calendar.agenda_calendar(event, agenda, [found], name=found.title)
     return _calendar_response(body, etag, agenda.version.published_at, f"session-{session_id}.ics")
+
+
+def _programme_size() -> str:
+    """``?size=a4`` (the default) or ``a5``; anything else is a 400."""
+    size = request.args.get("size", "a4").strip().lower()
+    if size not in programme.SIZES:
+        abort(400)
+    return size
+
+
+def _pdf_response(body: bytes, filename: str) -> Response:
+    response = Response(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/events/<slug>/programme.pdf")
+@public
+def programme_pdf(slug: str) -> Response | tuple[str, int]:
+    """The published agenda as a printable programme, A4 or A5 (``?size=a5``); cached per version, with 304s."""
+    event = _visible_event(slug)
+    size = _programme_size()
+    version = services.latest_version(event.id)
+    if version is None:
+        return render_template("agenda/programme_unavailable.html", event=event), 404
+    last_modified = max(version.published_at, event.updated_at)
+    etag = calendar.etag_for("programme", event.id, version.id, event.updated_at.isoformat(), size, _locale())
+    cached = _not_modified(etag, last_modified)
+    if cached is not None:
+        return cached
+    body = _rendered(
+        ("programme", *_version_key(event, version), size, _locale()),
+        lambda: programme.render_programme(event, services.published_agenda(version), size),
+    )
+    response = _pdf_response(body, f"{event.slug}-programme-{size}.pdf")
+    response.set_etag(etag)
+    response.last_modified = last_modified
+    response.headers["Cache-Control"] = "public, no-cache"
+    return response.make_conditional(request)
+
+
+@bp.get("/manage/events/<slug>/agenda/programme.pdf")
+@event_role_required(Role.ORGANIZER)
+def programme_preview(event: Event) -> Response:
+    """The draft agenda as the printed programme would show it once published (organizers only, never cached)."""
+    size = _programme_size()
+    body = programme.render_programme(event, services.draft_agenda(event), size, draft=True)
+    response = _pdf_response(body, f"{event.slug}-programme-draft-{size}.pdf")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _locale() -> str:
