@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from eventsys.checkin import services
 from eventsys.checkin.models import CheckIn, CheckInList, DoorDevice
 from eventsys.common.access import door_access
+from eventsys.common.db import late_write_lock
 from eventsys.common.errors import DomainError
 from eventsys.common.timefmt import format_in_zone
 from eventsys.events.models import Event
@@ -138,6 +139,7 @@ def _touch(device: DoorDevice | None) -> None:
 
 
 @bp.post("/events/<slug>/checkins")
+@late_write_lock
 @door_access(services.device_for_token)
 def create_checkin(event: Event, door_device: DoorDevice | None) -> tuple[Response, int]:
     """Scan a badge: ``{code | registration_id, list?, door?, nonce, scanned_at?, direction?}``."""
@@ -173,6 +175,7 @@ def create_checkin(event: Event, door_device: DoorDevice | None) -> tuple[Respon
 
 
 @bp.post("/events/<slug>/checkins/<int:checkin_id>/annul")
+@late_write_lock
 @door_access(services.device_for_token)
 def annul_checkin(event: Event, door_device: DoorDevice | None, checkin_id: int) -> tuple[Response, int]:
     """Undo a scan (the scanner's "undo last")."""

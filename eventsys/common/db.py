@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, Session, registry
+
+F = TypeVar("F")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -95,31 +97,70 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-#: Set by ``write_transaction()``: the next SQLite transaction takes the write lock at BEGIN.
-_sqlite_immediate: ContextVar[bool] = ContextVar("sqlite_immediate", default=False)
+#: Set by ``write_transaction()``: how the next SQLite transaction begins ("immediate" or "late"; "" = by request).
+_sqlite_begin: ContextVar[str] = ContextVar("sqlite_begin", default="")
+
+#: Attribute of a view function whose writing requests begin late (see ``late_write_lock``).
+LATE_ATTR = "sqlite_late_write_lock"
 
 
-def _writes_expected() -> bool:
-    if _sqlite_immediate.get():
-        return True
-    from flask import has_request_context, request
+def _begin_mode() -> str:
+    """How an SQLite transaction begins: "deferred" (reads), "immediate" (writes) or "late" (reads, then writes)."""
+    mode = _sqlite_begin.get()
+    if mode:
+        return mode
+    from flask import current_app, has_request_context, request
 
-    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    if not has_request_context() or request.method in ("GET", "HEAD", "OPTIONS"):
+        return "deferred"
+    view = current_app.view_functions.get(request.endpoint or "")
+    return "late" if getattr(view, LATE_ATTR, False) else "immediate"
 
 
 @contextmanager
-def write_transaction() -> Iterator[None]:
+def write_transaction(*, late: bool = False) -> Iterator[None]:
     """Transactions begun inside this block take SQLite's write lock at once (BEGIN IMMEDIATE).
 
     Requests other than GET/HEAD/OPTIONS do so already. Jobs and commands that read, then write under a
     lock (capacity, check-in) use this block: a deferred SQLite transaction that read a snapshot cannot
     safely upgrade to a writer later. PostgreSQL is unaffected; it locks rows (see eventsys.common.locking).
+
+    ``late=True`` begins them late instead (see ``late_write_lock``): for code whose services call
+    ``claim_write_lock`` before they decide.
     """
-    token = _sqlite_immediate.set(True)
+    token = _sqlite_begin.set("late" if late else "immediate")
     try:
         yield
     finally:
-        _sqlite_immediate.reset(token)
+        _sqlite_begin.reset(token)
+
+
+def late_write_lock(view: F) -> F:
+    """Mark a view whose writing requests take SQLite's write lock late, when their service is about to decide.
+
+    SQLite has one writer at a time, and a writing request normally holds the write lock from its first query
+    (BEGIN IMMEDIATE) to its commit: form validation, signature checks and lookups all run while every other
+    writer waits. A marked view's transaction begins without BEGIN instead: until its service calls
+    ``claim_write_lock``, each query reads the latest committed data on its own (as PostgreSQL's READ COMMITTED
+    does). ``claim_write_lock`` takes the writers' queue and BEGIN IMMEDIATE; everything the service decides
+    on is read after it. A statement that writes before the claim claims first, so nothing is ever written
+    outside the lock. Only views whose services claim before deciding (registration, a door scan) are marked;
+    every other writing request keeps BEGIN IMMEDIATE. PostgreSQL is unaffected.
+    """
+    setattr(view, LATE_ATTR, True)
+    return view
+
+
+def claim_write_lock(session: Session) -> bool:
+    """Take SQLite's write lock now if this transaction began late; True if it did (what it read may be stale).
+
+    A no-op elsewhere: on PostgreSQL, and in SQLite transactions that hold the lock from BEGIN IMMEDIATE.
+    """
+    connection = session.connection()
+    if not connection.info.get(_LATE):
+        return False
+    _claim(connection)
+    return True
 
 
 # --- SQLite writers queue on a lock file ----------------------------------------------------------------
@@ -158,13 +199,12 @@ def _release_writer_lock(info: dict[Any, Any]) -> None:
         fcntl.flock(info[_WRITER_FD], fcntl.LOCK_UN)
 
 
-@sa.event.listens_for(sa.Engine, "begin")
-def _sqlite_on_begin(conn: sa.Connection) -> None:
-    if conn.dialect.name != "sqlite":
-        return
-    if not _writes_expected():
-        conn.exec_driver_sql("BEGIN")
-        return
+#: In conn.info: the transaction began late and has not claimed the write lock yet (no BEGIN was sent).
+_LATE = "eventsys_sqlite_late"
+
+
+def _claim(conn: sa.Connection) -> None:
+    conn.info.pop(_LATE, None)
     _acquire_writer_lock(conn)
     try:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -173,15 +213,60 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
         raise
 
 
+@sa.event.listens_for(sa.Engine, "begin")
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    mode = _begin_mode()
+    if mode == "deferred":
+        conn.exec_driver_sql("BEGIN")
+    elif mode == "late":
+        conn.info[_LATE] = True  # no BEGIN: SQLite runs each read on its own until the claim
+    else:
+        _claim(conn)
+
+
+@sa.event.listens_for(sa.Engine, "before_cursor_execute")
+def _sqlite_claim_before_writing(
+    conn: sa.Connection, _cursor: Any, statement: str, _parameters: Any, _context: Any, _executemany: bool
+) -> None:
+    """A late transaction that writes (or opens a SAVEPOINT) before claiming the write lock claims it first."""
+    if conn.info.get(_LATE) and statement.lstrip()[:6].upper() not in ("SELECT", "PRAGMA"):
+        _claim(conn)
+
+
 @sa.event.listens_for(sa.Engine, "commit")
+def _sqlite_on_commit(conn: sa.Connection) -> None:
+    """COMMIT before handing the writers' queue on: the next writer must not find SQLite still locked.
+
+    (This event runs before SQLAlchemy's own commit, which then has nothing left to do.) A next writer woken
+    before the COMMIT would hit SQLite's lock and sleep in its busy handler while holding the queue.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    conn.info.pop(_LATE, None)
+    if not conn.info.get(_WRITER_LOCKED):
+        return
+    import sqlite3
+
+    try:
+        conn.connection.dbapi_connection.commit()  # type: ignore[union-attr]
+    except sqlite3.Error as error:
+        raise sa.exc.DBAPIError.instance("COMMIT", None, error, sqlite3.Error) from error
+    finally:
+        _release_writer_lock(conn.info)
+
+
 @sa.event.listens_for(sa.Engine, "rollback")
-def _sqlite_on_transaction_end(conn: sa.Connection) -> None:
+def _sqlite_on_rollback(conn: sa.Connection) -> None:
     if conn.dialect.name == "sqlite":
+        conn.info.pop(_LATE, None)
         _release_writer_lock(conn.info)
 
 
 @sa.event.listens_for(sa.pool.Pool, "reset")
 def _sqlite_on_reset(_dbapi_connection: Any, record: Any, _state: Any = None) -> None:
+    record.info.pop(_LATE, None)
     _release_writer_lock(record.info)
 
 

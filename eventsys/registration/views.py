@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from eventsys.accounts.models import Role
 from eventsys.common import ical
 from eventsys.common.access import event_role_required, personal_link, public
+from eventsys.common.db import late_write_lock
 from eventsys.common.errors import DomainError
 from eventsys.common.forms import attach_domain_error
 from eventsys.common.tokens import find_by_token
@@ -109,6 +110,7 @@ def privacy() -> str:
 
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
 @public
+@late_write_lock
 def register(slug: str) -> str | Response | tuple[str, int]:
     """The public registration form of a published event."""
     event = event_services.get_public_event(slug)
@@ -121,6 +123,7 @@ def register(slug: str) -> str | Response | tuple[str, int]:
 
 @bp.route("/i/<token>/register", methods=["GET", "POST"])
 @personal_link
+@late_write_lock
 def register_invited(token: str) -> str | Response | tuple[str, int]:
     """The registration form reached from an invitation: prefilled, and the only way into invitation-only events."""
     invitation = find_by_token(Invitation, Invitation.token, token)
