@@ -608,3 +608,19 @@ def test_a_full_door_pack_for_a_thousand_attendees_stays_small_and_shows_only_wh
         assert badge.code not in text  # the QR's content stays on the badge
         assert registration.manage_token not in text
     assert '"registration_id"' not in text
+
+
+def test_an_online_undo_of_an_entry_another_door_duplicated_offline_keeps_that_doors_scan(app) -> None:
+    event = event_today()
+    badge = attendee(event, name="Seen Twice")
+    entrance = day_list(event)
+    online = services.redeem_badge(
+        event, badge.code, entrance, door="Main", nonce="main-000001", scanned_at=utcnow() - timedelta(minutes=20)
+    )
+    offline = scan(badge, entrance, "east-000002", minutes_ago=5, door="East")
+    assert services.upload_offline_scans(event, [offline])["east-000002"].answer.result == "already_checked_in"
+
+    services.annul_checkin(event, online.checkin.id)  # Main door's "Undo last check-in"
+    (entry,) = live_entries(badge)
+    assert (entry.nonce, entry.door, entry.scanned_at) == ("east-000002", "East", offline.scanned_at)
+    assert conflicts() == []
