@@ -167,6 +167,7 @@ def test_the_kickoff_had_the_ambassadors_in_person_and_fictional_participants_on
     # Registered while registration was open, in February 2022.
     for r in registrations:
         assert kickoff.registration_opens_at <= r.consent_at < kickoff.registration_closes_at
+        assert r.created_at == r.consent_at  # the organizer's list shows when they registered, not the load day
     counts = registration.seat_counts(kickoff)
     assert (counts.in_person_confirmed, counts.online_confirmed) == (10, 5)
 
