@@ -32,20 +32,22 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from eventsys.accounts.models import User
 from eventsys.checkin import badges
 from eventsys.checkin.models import Badge, CheckIn, CheckInConflict, CheckInDirection, CheckInList, DoorDevice
-from eventsys.common.db import utcnow
+from eventsys.common.db import claim_write_lock, utcnow
 from eventsys.common.errors import DomainError, NotAllowed
 from eventsys.common.timefmt import format_in_zone
 from eventsys.common.tokens import find_by_token, new_token
-from eventsys.events.models import Category, Event, Person
+from eventsys.events.models import Category, Event, Organization, Person
 from eventsys.extensions import db
 from eventsys.registration.models import Mode, Registration, RegistrationStatus
 
@@ -142,28 +144,20 @@ def result_messages() -> dict[str, str]:
 def attendee_summary(registration: Registration) -> dict[str, Any]:
     """The minimum the door needs: name, organization, category, status and needs. No email, no token."""
     person = registration.person
-    category = registration.category
-    return {
-        "registration_id": registration.id,
-        "name": person.name,
-        "organization": person.organization.name if person.organization else None,
-        "category": category.value if category else None,
-        "category_label": category.label if category else None,
-        "status": registration.status.value,
-        "status_label": registration.status.label,
-        "mode": registration.mode.value,
-        "needs": registration.accessibility_needs or None,
-    }
+    return _summary(
+        registration.id,
+        person.name,
+        person.organization.name if person.organization else None,
+        registration.category,
+        registration.status,
+        registration.mode,
+        registration.accessibility_needs,
+    )
 
 
 def attention_reasons(registration: Registration) -> list[str]:
     """Why door staff should look twice at this arrival: accessibility needs, or a VIP category."""
-    reasons = []
-    if registration.accessibility_needs:
-        reasons.append(_("Needs: %(needs)s", needs=registration.accessibility_needs))
-    if registration.category in VIP_CATEGORIES:
-        reasons.append(_("VIP: %(category)s", category=registration.category.label))
-    return reasons
+    return _attention(registration.accessibility_needs, registration.category)
 
 
 # --- lists --------------------------------------------------------------------------------------------
@@ -229,11 +223,15 @@ def get_list(event: Event, list_id: object) -> CheckInList:
 def default_list_for(event: Event, at: datetime) -> CheckInList | None:
     """The default list of the event day ``at`` falls on (in the event's zone), if it exists."""
     day = at.astimezone(event.tz).date()
-    return db.session.scalar(
-        sa.select(CheckInList).where(
-            CheckInList.event_id == event.id, CheckInList.is_default.is_(True), CheckInList.day == day
-        )
-    )
+    return db.session.scalar(_DEFAULT_LIST, {"event_id": event.id, "day": day})
+
+
+#: Built once: the door's list is looked up on every scan.
+_DEFAULT_LIST = sa.select(CheckInList).where(
+    CheckInList.event_id == sa.bindparam("event_id"),
+    CheckInList.is_default.is_(True),
+    CheckInList.day == sa.bindparam("day"),
+)
 
 
 def create_list(
@@ -317,11 +315,13 @@ def _replay(event: Event, nonce: str) -> CheckInResult | None:
 
 def _lock_badge(badge_id: int) -> None:
     """Serialize decisions about one badge until the end of the transaction (see the module docstring)."""
+    # SQLite, in a request that began late: its write lock, now (else it is held from BEGIN IMMEDIATE).
+    claim_write_lock(db.session)
     if not current_app.config.get("LOCKING_ENABLED", True):
         return
     if db.session.get_bind().dialect.name == "sqlite":
-        return  # the transaction holds SQLite's write lock from BEGIN IMMEDIATE
-    db.session.execute(sa.select(Badge.id).where(Badge.id == badge_id).with_for_update())
+        return  # the transaction holds SQLite's write lock
+    db.session.execute(_LOCK_BADGE, {"badge_id": badge_id})
 
 
 def _race_window() -> None:
@@ -347,38 +347,139 @@ def _live_entry(badge_id: int, list_id: int) -> CheckIn | None:
     )
 
 
+# --- the single scan's hot path -------------------------------------------------------------------
+# A door scan is the busiest request of an event day, so its statements are built once per process and run
+# as SQL expressions: the admission facts come back as one row (badge, registration, person, organization),
+# the live entry as an id, and the entry is written with one INSERT (no unit of work). Only what the caller
+# keeps becomes an ORM object (the new entry; a live entry it is shown).
+
+_badge_t = Badge.__table__
+_registration_t = Registration.__table__
+_person_t = Person.__table__
+_organization_t = Organization.__table__
+_checkin_t = CheckIn.__table__
+
+#: Everything the door decides on and may show, for one badge.
+_ADMISSION = (
+    sa.select(
+        _badge_t.c.event_id,
+        _badge_t.c.code,
+        _badge_t.c.revoked_at,
+        _registration_t.c.id.label("registration_id"),
+        _registration_t.c.status,
+        _registration_t.c.mode,
+        _registration_t.c.category,
+        _registration_t.c.accessibility_needs,
+        _person_t.c.name,
+        _organization_t.c.name.label("organization"),
+    )
+    .select_from(
+        _badge_t.join(_registration_t, _registration_t.c.id == _badge_t.c.registration_id)
+        .join(_person_t, _person_t.c.id == _registration_t.c.person_id)
+        .outerjoin(_organization_t, _organization_t.c.id == _person_t.c.organization_id)
+    )
+    .where(_badge_t.c.id == sa.bindparam("badge_id"))
+)
+_LIVE_ENTRY_ID = sa.select(_checkin_t.c.id).where(
+    _checkin_t.c.badge_id == sa.bindparam("badge_id"),
+    _checkin_t.c.list_id == sa.bindparam("list_id"),
+    _checkin_t.c.direction == CheckInDirection.IN,
+    _checkin_t.c.closed_at.is_(None),
+    _checkin_t.c.annulled_at.is_(None),
+)
+_LOCK_BADGE = sa.select(_badge_t.c.id).where(_badge_t.c.id == sa.bindparam("badge_id")).with_for_update()
+_INSERT_CHECKIN = sa.insert(_checkin_t).returning(_checkin_t.c.id)
+
+
+def _summary(
+    registration_id: int,
+    name: str,
+    organization: str | None,
+    category: Category | None,
+    status: RegistrationStatus,
+    mode: Mode,
+    needs: str | None,
+) -> dict[str, Any]:
+    return {
+        "registration_id": registration_id,
+        "name": name,
+        "organization": organization,
+        "category": category.value if category else None,
+        "category_label": category.label if category else None,
+        "status": status.value,
+        "status_label": status.label,
+        "mode": mode.value,
+        "needs": needs or None,
+    }
+
+
+def _attention(needs: str | None, category: Category | None) -> list[str]:
+    reasons = []
+    if needs:
+        reasons.append(_("Needs: %(needs)s", needs=needs))
+    if category in VIP_CATEGORIES:
+        reasons.append(_("VIP: %(category)s", category=category.label))  # type: ignore[union-attr]
+    return reasons
+
+
 #: Public keys of events, by (id, created_at): a key never changes, so each worker reads it once.
-_PUBLIC_KEYS: dict[tuple[int, datetime], bytes] = {}
+_PUBLIC_KEYS: dict[tuple[int, datetime], Ed25519PublicKey] = {}
 
 
 def _verify(event: Event, code: object) -> badges.VerifiedCode:
-    """``badges.verify_code``, with the door's own event key read once per process (one query less a scan)."""
+    """``badges.verify_code``, with the door's own event key read and loaded once per process."""
     text = code if isinstance(code, str) else ""
-    claims, _payload, _signature = badges.parse_code(text)
+    claims, payload, signature = badges.parse_code(text)
     if claims.event_id != event.id:
         return badges.verify_code(text)
     cache_key = (event.id, event.created_at)
     public_key = _PUBLIC_KEYS.get(cache_key)
     if public_key is None:
-        public_key = badges.event_public_key(event)
+        try:
+            public_key = Ed25519PublicKey.from_public_bytes(badges.event_public_key(event))
+        except ValueError as error:
+            raise badges.InvalidCode() from error
         _PUBLIC_KEYS[cache_key] = public_key
-    return badges.verify_with_key(text, public_key)
+    try:
+        public_key.verify(signature, payload)
+    except InvalidSignature as error:
+        raise badges.InvalidCode() from error
+    return claims
+
+
+@dataclass
+class _Scan:
+    """A scan's request, checked: the list belongs to the event, the nonce is well formed, the time clamped."""
+
+    nonce: str
+    scanned_at: datetime
+    now: datetime
+
+
+def _scan(
+    event: Event, checkin_list: CheckInList, nonce: str | None, scanned_at: datetime | None, now: datetime | None
+) -> _Scan:
+    """The preamble every scan shares (entry or exit)."""
+    now = now or utcnow()
+    if checkin_list.event_id != event.id:
+        raise ListNotFound()
+    return _Scan(nonce=_check_nonce(nonce), scanned_at=_clamp(scanned_at, now), now=now)
 
 
 @dataclass
 class _Admission:
-    """What ``_admit`` found: a refusal, or the badge and registration that may pass."""
+    """What ``_admit`` found: a refusal, or the badge that may pass with what the door shows."""
 
     refusal: CheckInResult | None
-    badge: Badge | None = None
-    registration: Registration | None = None
+    badge_id: int = 0
+    summary: dict[str, Any] = field(default_factory=dict)
+    attention: list[str] = field(default_factory=list)
 
 
 def _admit(event: Event, code: str, checkin_list: CheckInList, scanned_at: datetime) -> _Admission:
-    """Everything that needs no lock: the signature, the badge, the registration, the list's rules."""
+    """Everything that needs no lock: the signature, the badge, the registration, the list's rules (one query)."""
 
-    def refuse(result: str, registration: Registration | None = None) -> _Admission:
-        summary = attendee_summary(registration) if registration is not None else None
+    def refuse(result: str, summary: dict[str, Any] | None = None) -> _Admission:
         return _Admission(CheckInResult(result=result, message=_message(result), summary=summary))
 
     try:
@@ -388,31 +489,50 @@ def _admit(event: Event, code: str, checkin_list: CheckInList, scanned_at: datet
     if verified.event_id != event.id:
         # Signed with the key of the event it names, and that is another of our events.
         return refuse("wrong_event")
-    badge = db.session.scalar(
-        sa.select(Badge)
-        .where(Badge.id == verified.badge_id)
-        .options(joinedload(Badge.registration).joinedload(Registration.person).joinedload(Person.organization))
-    )
-    if badge is None or badge.event_id != event.id or badge.code != verified.code:
+    row = db.session.execute(_ADMISSION, {"badge_id": verified.badge_id}).first()
+    if row is None or row.event_id != event.id or row.code != verified.code:
         return refuse("invalid")
-    registration = badge.registration
-    if registration.status is RegistrationStatus.CANCELLED:
+    status, mode, category, needs = row.status, row.mode, row.category, row.accessibility_needs
+    summary = _summary(row.registration_id, row.name, row.organization, category, status, mode, needs)
+    if status is RegistrationStatus.CANCELLED:
         # Badges are revoked with their registration (eventsys.checkin.badges); "cancelled" only if one was missed.
-        return refuse("revoked" if badge.revoked_at is not None else "cancelled", registration)
-    if badge.revoked_at is not None and registration.mode is Mode.IN_PERSON:
-        return refuse("revoked", registration)  # re-issued (lost badge), or the registration left its seat
-    if registration.mode is not Mode.IN_PERSON or registration.status is not RegistrationStatus.CONFIRMED:
-        return refuse("not_in_person", registration)
+        return refuse("revoked" if row.revoked_at is not None else "cancelled", summary)
+    if row.revoked_at is not None and mode is Mode.IN_PERSON:
+        return refuse("revoked", summary)  # re-issued (lost badge), or the registration left its seat
+    if mode is not Mode.IN_PERSON or status is not RegistrationStatus.CONFIRMED:
+        return refuse("not_in_person", summary)
     if checkin_list.day is not None:
         today = scanned_at.astimezone(event.tz).date()
         if today < checkin_list.day:
-            return refuse("not_yet_open", registration)
+            return refuse("not_yet_open", summary)
         if today > checkin_list.day:
-            return refuse("list_closed", registration)
-    category = registration.category.value if registration.category else None
-    if not checkin_list.admits(category):
-        return refuse("not_admitted", registration)
-    return _Admission(None, badge, registration)
+            return refuse("list_closed", summary)
+    if not checkin_list.admits(category.value if category else None):
+        return refuse("not_admitted", summary)
+    return _Admission(None, verified.badge_id, summary, _attention(needs, category))
+
+
+def _insert_checkin(values: dict[str, Any]) -> CheckIn:
+    """Write one check-in row with a single INSERT; the returned object is a persistent one of the session.
+
+    On PostgreSQL the INSERT runs in a SAVEPOINT, so that a refused duplicate (IntegrityError, raised to the
+    caller) leaves the transaction usable; SQLite undoes only the failed statement by itself.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        new_id = db.session.execute(_INSERT_CHECKIN, values).scalar_one()
+    else:
+        with db.session.begin_nested():
+            new_id = db.session.execute(_INSERT_CHECKIN, values).scalar_one()
+    entry = CheckIn(id=new_id, **values)
+    make_transient_to_detached(entry)
+    db.session.add(entry)
+    return entry
+
+
+def _live_entry_now(badge_id: int, list_id: int) -> CheckIn | None:
+    """The badge's live entry on the list, as the database has it now (after the lock)."""
+    live_id = db.session.execute(_LIVE_ENTRY_ID, {"badge_id": badge_id, "list_id": list_id}).scalar()
+    return None if live_id is None else db.session.get(CheckIn, live_id, populate_existing=True)
 
 
 def redeem_badge(
@@ -427,61 +547,57 @@ def redeem_badge(
     device: DoorDevice | None = None,
     now: datetime | None = None,
 ) -> CheckInResult:
-    """Check a badge in on a list: ``ok`` (one new entry) or the reason it may not pass. Flushes, never commits."""
-    now = now or utcnow()
-    if checkin_list.event_id != event.id:
-        raise ListNotFound()
-    nonce = _check_nonce(nonce)
+    """Check a badge in on a list: ``ok`` (one new entry) or the reason it may not pass. Never commits."""
+    scan = _scan(event, checkin_list, nonce, scanned_at, now)
     # A retried request is recognised below, when its entry is found live (or its nonce refused on insert):
     # the common path spends no query on it.
-    scanned_at = _clamp(scanned_at, now)
-    admission = _admit(event, code, checkin_list, scanned_at)
+    admission = _admit(event, code, checkin_list, scan.scanned_at)
     if admission.refusal is not None:
         return admission.refusal
-    badge, registration = admission.badge, admission.registration
-    assert badge is not None and registration is not None
-    summary = attendee_summary(registration)
+    badge_id, summary = admission.badge_id, admission.summary
 
-    _lock_badge(badge.id)
-    live = _live_entry(badge.id, checkin_list.id)
-    if live is not None:
-        if live.nonce == nonce:
-            replay = _replay(event, nonce)
-            assert replay is not None
-            return replay
-        return CheckInResult(
-            result="already_checked_in", message=_message("already_checked_in"), summary=summary, first_checkin=live
-        )
-    _race_window()
-    entry = CheckIn(
-        badge_id=badge.id,
-        list_id=checkin_list.id,
-        direction=CheckInDirection.IN,
-        door=_door(door, device),
-        device_id=device.id if device else None,
-        user_id=actor.id if actor else None,
-        nonce=nonce,
-        scanned_at=scanned_at,
-        created_at=now,
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(entry)
-    except IntegrityError:
-        # Someone else's entry won (the lock was off), or the same nonce arrived twice at once.
-        replay = _replay(event, nonce)
-        if replay is not None:
-            return replay
-        live = _live_entry(badge.id, checkin_list.id)
+    def already(live: CheckIn | None, *, raced: bool = False) -> CheckInResult:
         return CheckInResult(
             result="already_checked_in",
             message=_message("already_checked_in"),
             summary=summary,
             first_checkin=live,
-            raced=True,
+            raced=raced,
         )
+
+    _lock_badge(badge_id)
+    live = _live_entry_now(badge_id, checkin_list.id)
+    if live is not None:
+        if live.nonce == scan.nonce:
+            replay = _replay(event, scan.nonce)
+            assert replay is not None
+            return replay
+        return already(live)
+    _race_window()
+    values = {
+        "badge_id": badge_id,
+        "list_id": checkin_list.id,
+        "direction": CheckInDirection.IN,
+        "door": _door(door, device),
+        "device_id": device.id if device else None,
+        "user_id": actor.id if actor else None,
+        "nonce": scan.nonce,
+        "entry_id": None,
+        "scanned_at": scan.scanned_at,
+        "created_at": scan.now,
+        "closed_at": None,
+        "annulled_at": None,
+    }
+    try:
+        entry = _insert_checkin(values)
+    except IntegrityError:
+        # Someone else's entry won (the lock was off), or the same nonce arrived twice at once.
+        replay = _replay(event, scan.nonce)
+        if replay is not None:
+            return replay
+        return already(_live_entry_now(badge_id, checkin_list.id), raced=True)
     return CheckInResult(
-        result="ok", message=_message("ok"), summary=summary, checkin=entry, attention=attention_reasons(registration)
+        result="ok", message=_message("ok"), summary=summary, checkin=entry, attention=admission.attention
     )
 
 
@@ -533,18 +649,14 @@ def record_exit(
     now: datetime | None = None,
 ) -> CheckInResult:
     """Record that a badge left: closes its live entry on the list (``ok``) or ``not_checked_in``."""
-    now = now or utcnow()
-    if checkin_list.event_id != event.id:
-        raise ListNotFound()
+    scan = _scan(event, checkin_list, nonce, scanned_at, now)
     if not checkin_list.allows_exit:
         raise CheckInError(_("This list does not take exit scans."), code="exits_not_allowed", field="direction")
-    nonce = _check_nonce(nonce)
-    replay = _replay(event, nonce)
+    replay = _replay(event, scan.nonce)
     if replay is not None:
         return replay
-    scanned_at = _clamp(scanned_at, now)
     try:
-        verified = badges.verify_code(code if isinstance(code, str) else "")
+        verified = _verify(event, code)
     except badges.InvalidCode:
         return CheckInResult(result="invalid", message=_message("invalid"))
     if verified.event_id != event.id:
@@ -558,7 +670,7 @@ def record_exit(
     live = _live_entry(badge.id, checkin_list.id)
     if live is None:
         return CheckInResult(result="not_checked_in", message=_message("not_checked_in"), summary=summary)
-    live.closed_at = now
+    live.closed_at = scan.now
     exit_scan = CheckIn(
         badge_id=badge.id,
         list_id=checkin_list.id,
@@ -566,10 +678,10 @@ def record_exit(
         door=_door(door, device),
         device_id=device.id if device else None,
         user_id=actor.id if actor else None,
-        nonce=nonce,
+        nonce=scan.nonce,
         entry_id=live.id,
-        scanned_at=scanned_at,
-        created_at=now,
+        scanned_at=scan.scanned_at,
+        created_at=scan.now,
     )
     db.session.add(exit_scan)
     db.session.flush()
