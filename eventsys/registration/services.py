@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from eventsys.accounts.models import Role, User
-from eventsys.common.db import utcnow
+from eventsys.common.db import claim_write_lock, utcnow
 from eventsys.common.errors import DomainError, NotAllowed
 from eventsys.common.locking import lock_event
 from eventsys.common.tokens import find_by_token, new_token
@@ -204,11 +204,12 @@ def _lock(event: Event) -> None:
     locked: set[int] = db.session.info.setdefault(_LOCKED, set())
     if event.id in locked:
         return
+    claimed_late = claim_write_lock(db.session)  # SQLite, in a request that began late: its write lock, now
     lock_event(event.id)
     locked.add(event.id)
-    # On PostgreSQL the event may have been loaded before the lock; others may have changed its limits since.
-    # (SQLite's transaction holds the write lock from BEGIN, so what it read is current.)
-    fresh_needed = db.session.get_bind().dialect.name != "sqlite"
+    # The event may have been loaded before the lock; others may have changed its limits since. (An SQLite
+    # transaction that held the write lock from BEGIN IMMEDIATE read current data.)
+    fresh_needed = claimed_late or db.session.get_bind().dialect.name != "sqlite"
     if fresh_needed and sa.inspect(event).persistent and event not in db.session.dirty:
         db.session.refresh(event, ["capacity", "online_capacity", "offer_hours"])
 
