@@ -14,18 +14,17 @@ and re-encoded as PNG. User text is autoescaped by the template and never become
 from __future__ import annotations
 
 import io
-import multiprocessing
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import jinja2
 
 from eventsys.common import pdf, qr
+from eventsys.common.pdf import text_direction
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATE = "certificates/pdf/document.html"
@@ -69,17 +68,6 @@ class CertificateItem:
     file_stem: str = "certificate"
 
 
-def text_direction(text: str) -> str:
-    """ "rtl" if the first strong character is right-to-left (Arabic, Hebrew), else "ltr"."""
-    for char in text:
-        bidi = unicodedata.bidirectional(char)
-        if bidi in ("R", "AL"):
-            return "rtl"
-        if bidi == "L":
-            return "ltr"
-    return "ltr"
-
-
 def name_size_pt(name: str) -> float:
     """The recipient's name as large as fits one line of 230 mm (generous width estimate), 18-40 pt."""
     em = 0.0
@@ -98,14 +86,8 @@ def name_size_pt(name: str) -> float:
     return round(max(18.0, min(40.0, width_pt / max(em, 1.0) * 0.95)), 1)
 
 
-@lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(ROOT / "templates")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return environment.get_template(TEMPLATE)
+    return pdf.template(TEMPLATE)
 
 
 def warm_up() -> None:
@@ -156,11 +138,6 @@ def _render_chunk(job: tuple[list[CertificateItem], tuple[str, ...], str, str]) 
     return render_certificates(items, image_roots=roots, lang=lang, title=title)
 
 
-def chunks(items: Sequence[CertificateItem], size: int = CHUNK) -> Iterator[list[CertificateItem]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
 def render_bulk(
     items: Sequence[CertificateItem],
     merged_out: BinaryIO,
@@ -175,25 +152,21 @@ def render_bulk(
 ) -> int:
     """Render ``items`` into one merged PDF (``merged_out``) and a ZIP of one PDF each (``zip_out``).
 
-    Chunks are rendered on a pool of ``processes`` workers forked from a lean server process (as for badges)
-    and recycled after ``CHUNKS_PER_WORKER`` chunks; ``progress(done)`` is called after each chunk. Returns
-    the number of pages.
+    Chunks are rendered on ``processes`` workers by ``eventsys.common.pdf.render_chunks`` (as for badges);
+    ``progress(done)`` is called after each chunk. Returns the number of pages.
     """
-    from pypdf import PdfReader, PdfWriter
+    from pypdf import PdfWriter
 
-    writer = PdfWriter()
     archive = zipfile.ZipFile(zip_out, "w", zipfile.ZIP_DEFLATED) if zip_out is not None else None
     roots = tuple(str(root) for root in image_roots)
-    jobs = [(chunk, roots, lang, title) for chunk in chunks(items, chunk_size)]
+    jobs = [(chunk, roots, lang, title) for chunk in pdf.chunked(items, chunk_size)]
     done = 0
     used_names: set[str] = set()
 
-    def merge(job: tuple[list[CertificateItem], tuple[str, ...], str, str], data: bytes) -> None:
+    def on_chunk(job: tuple[list[CertificateItem], tuple[str, ...], str, str], reader: Any) -> None:
         nonlocal done
-        reader = PdfReader(io.BytesIO(data))
         if len(reader.pages) != len(job[0]):
             raise RuntimeError(f"a certificate took more than one page ({len(reader.pages)} for {len(job[0])})")
-        writer.append(reader)
         if archive is not None:
             for item, page in zip(job[0], reader.pages, strict=True):
                 single = PdfWriter()
@@ -201,28 +174,26 @@ def render_bulk(
                 single.add_metadata({"/Title": f"{item.title} \u2013 {item.recipient}"})
                 buffer = io.BytesIO()
                 single.write(buffer)
-                name = _unique_name(item.file_stem, used_names)
-                archive.writestr(name, buffer.getvalue())
+                archive.writestr(_unique_name(item.file_stem, used_names), buffer.getvalue())
         done += len(job[0])
         if progress is not None:
             progress(done)
 
     try:
-        if processes <= 1 or len(jobs) <= 1:
-            for job in jobs:
-                merge(job, _render_chunk(job))
-        else:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
-            with context.Pool(processes, initializer=warm_up, maxtasksperchild=CHUNKS_PER_WORKER) as pool:
-                for job, data in zip(jobs, pool.imap(_render_chunk, jobs), strict=True):
-                    merge(job, data)
-        writer.add_metadata({"/Title": title})
-        writer.write(merged_out)
+        return pdf.render_chunks(
+            _render_chunk,
+            jobs,
+            merged_out,
+            title=title,
+            processes=processes,
+            warm_up=warm_up,
+            preload=[__name__],
+            chunks_per_worker=CHUNKS_PER_WORKER,
+            on_chunk=on_chunk,
+        )
     finally:
         if archive is not None:
             archive.close()
-    return len(writer.pages)
 
 
 def _unique_name(stem: str, used: set[str]) -> str:

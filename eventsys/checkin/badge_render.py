@@ -16,18 +16,16 @@ Speed and memory (the 1,000-badge target is 5 s and 200 MB on two cores):
 
 from __future__ import annotations
 
-import io
-import multiprocessing
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import jinja2
 
 from eventsys.common import pdf, qr
+from eventsys.common.pdf import text_direction
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATE = "badges/pdf/document.html"
@@ -138,28 +136,11 @@ def name_font_size(name: str, layout: str = "a6") -> NameFit:
     return NameFit(pt=pt, pad_mm=round(pad, 1), long=lines > 1)
 
 
-def text_direction(text: str) -> str:
-    """ "rtl" if the first strong character is right-to-left (Arabic, Hebrew), else "ltr"."""
-    for char in text:
-        bidi = unicodedata.bidirectional(char)
-        if bidi in ("R", "AL"):
-            return "rtl"
-        if bidi == "L":
-            return "ltr"
-    return "ltr"
-
-
 # --- Rendering in this process -----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(ROOT / "templates")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return environment.get_template(TEMPLATE)
+    return pdf.template(TEMPLATE)
 
 
 def warm_up() -> None:
@@ -208,15 +189,13 @@ def _render_chunk(job: tuple[list[BadgeSheetItem], str, str, str]) -> bytes:
     return render_badges(items, layout, lang=lang, title=title)
 
 
-# --- Bulk: chunks on a recycled pool, merged with pypdf ----------------------------------------------------
+# --- Bulk: chunks on worker processes, merged with pypdf (eventsys.common.pdf.render_chunks) ---------------
 
 
 def chunks(items: Sequence[BadgeSheetItem], layout: str, size: int = CHUNK) -> Iterator[list[BadgeSheetItem]]:
     """Chunks of about ``size`` badges that start on a fresh sheet (a multiple of the badges per page)."""
     per_page = {"a6": 1, "a4x4": 4, "labels": LABELS.per_sheet}[layout]
-    size = max(per_page, size - size % per_page)
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
+    return pdf.chunked(items, max(per_page, size - size % per_page))
 
 
 def render_bulk(
@@ -231,44 +210,28 @@ def render_bulk(
     progress: Callable[[int], Any] | None = None,
 ) -> int:
     """Render ``items`` into ``out`` as one PDF; ``progress(done)`` after each chunk. Returns the page count."""
-    from pypdf import PdfReader, PdfWriter
-
     if layout not in LAYOUTS:
         raise ValueError(f"unknown badge layout {layout!r}")
-    writer = PdfWriter()
-    done = 0
     jobs = [(chunk, layout, lang, title) for chunk in chunks(items, layout, chunk_size)]
+    done = 0
 
-    def merge(results: Iterable[tuple[int, bytes]]) -> None:
+    def on_chunk(job: tuple[list[BadgeSheetItem], str, str, str], reader: Any) -> None:
         nonlocal done
-        for count, data in results:
-            writer.append(PdfReader(io.BytesIO(data)))
-            done += count
-            if progress is not None:
-                progress(done)
+        done += len(job[0])
+        if progress is not None:
+            progress(done)
 
-    if processes <= 1 or len(jobs) <= 1:
-        merge((len(job[0]), _render_chunk(job)) for job in jobs)
-    else:
-        # Workers are forked from a lean server process that has imported only the renderer (not from this
-        # one, which may hold an app and a thousand rows), and load the template, stylesheet and fonts once.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        with context.Pool(processes, initializer=warm_up, maxtasksperchild=CHUNKS_PER_WORKER) as pool:
-            results = pool.imap(_render_chunk, jobs)
-            merge((len(job[0]), data) for job, data in zip(jobs, results, strict=True))
-    writer.add_metadata({"/Title": title})
-    writer.write(out)
-    return len(writer.pages)
-
-
-def peak_rss_mb() -> float:
-    """The largest resident set of this process or any finished child, in MB (Linux ru_maxrss is in KiB)."""
-    import resource
-
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
+    return pdf.render_chunks(
+        _render_chunk,
+        jobs,
+        out,
+        title=title,
+        processes=processes,
+        warm_up=warm_up,
+        preload=[__name__],
+        chunks_per_worker=CHUNKS_PER_WORKER,
+        on_chunk=on_chunk,
+    )
 
 
 __all__ = [
@@ -278,7 +241,6 @@ __all__ = [
     "LabelSpec",
     "document_html",
     "name_font_size",
-    "peak_rss_mb",
     "render_badges",
     "render_bulk",
     "text_direction",

@@ -18,22 +18,31 @@ Hangul, Chinese and Japanese, and Arabic. WeasyPrint embeds the subset of glyphs
 
 Speed: parsing CSS and loading fonts cost more than laying out one small page, so stylesheets are parsed
 once per process (``stylesheet()``), one ``FontConfiguration`` is shared, and WeasyPrint's image cache is
-kept for the process (``IMAGE_CACHE``). Big batches are rendered in chunks in recycled worker processes
-and merged with pypdf (see ``eventsys.checkin.badge_render``): WeasyPrint keeps a whole document in
-memory and the memory is not given back to the OS afterwards.
+kept for the process (``IMAGE_CACHE``, for the static images; generated ``data:`` images are dropped after
+each render). Big batches (a thousand badges, two hundred certificates) go through ``render_chunks``: chunks
+rendered on a pool of worker processes and merged with pypdf, because WeasyPrint keeps a whole document in
+memory and the memory is not given back to the OS afterwards. Badges, certificates and the agenda programme
+all render through this module.
 """
 
 from __future__ import annotations
 
 import base64
+import gc
+import hashlib
+import io
 import mimetypes
+import multiprocessing
 import os
+import resource
+import unicodedata
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
+import jinja2
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -140,6 +149,31 @@ def stylesheet(path: str | os.PathLike[str]) -> CSS:
     return css
 
 
+#: The app's templates folder (PDF templates are rendered outside Flask, e.g. in worker processes).
+TEMPLATES_ROOT = STATIC_ROOT.parent / "templates"
+
+
+@lru_cache(maxsize=16)
+def template(name: str) -> jinja2.Template:
+    """The Jinja template ``name`` (under templates/) for a PDF, outside Flask: autoescaped, so user text
+    stays text, and strict about undefined values; loaded once per process."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_ROOT)), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    return environment.get_template(name)
+
+
+def text_direction(text: str) -> str:
+    """ "rtl" if the first strong character is right-to-left (Arabic, Hebrew), else "ltr"."""
+    for char in text:
+        bidi = unicodedata.bidirectional(char)
+        if bidi in ("R", "AL"):
+            return "rtl"
+        if bidi == "L":
+            return "ltr"
+    return "ltr"
+
+
 _MARGIN_BOXES = tuple(
     f"@{side}-{where}"
     for side, places in (
@@ -153,24 +187,29 @@ _MARGIN_BOXES = tuple(
 
 
 def _skip_absent_margin_boxes() -> None:
-    """Don't build the 16 page-margin boxes of a page whose stylesheets define none of them.
+    """Don't build the 16 page-margin boxes of a page whose stylesheets give none of them any content.
 
-    WeasyPrint builds and lays out all 16 ``@top-left`` ... boxes for every page, only to drop them when
-    none has content: about a tenth of the time of a one-page badge. When no stylesheet has a rule for any
-    of them (``style_for`` answers None for all), the original would yield nothing, so skipping it changes
-    no output. Pages that do have margin boxes (an agenda's page numbers) go through the original.
+    WeasyPrint builds and lays out all 16 ``@top-left`` ... boxes for every page (with the page's style
+    where no rule names them), only to drop those whose ``content`` is ``normal``, ``none`` or ``inhibit``:
+    about a tenth of the time of a one-page badge. When that holds for all 16, the original yields nothing,
+    so skipping it changes no output. Pages that do have margin boxes (the agenda programme's page numbers)
+    go through the original.
     """
     import weasyprint.layout as layout
+    import weasyprint.layout.page as layout_page
 
-    original = layout.make_margin_boxes
-    if getattr(original, "eventsys_wrapped", False):
+    if getattr(layout.make_margin_boxes, "eventsys_wrapped", False):
         return
+    original = layout_page.make_margin_boxes
+    empty = ("normal", "none", "inhibit")
 
     def make_margin_boxes(context: Any, page: Any, state: Any) -> Any:
         page_type = page.page_type
-        if all(context.style_for(page_type, at_keyword) is None for at_keyword in _MARGIN_BOXES):
-            return iter(())
-        return original(context, page, state)
+        for at_keyword in _MARGIN_BOXES:
+            style = context.style_for(page_type, at_keyword)
+            if style is not None and style["content"] not in empty:
+                return original(context, page, state)
+        return iter(())
 
     make_margin_boxes.eventsys_wrapped = True  # type: ignore[attr-defined]
     layout.make_margin_boxes = make_margin_boxes
@@ -194,6 +233,153 @@ def render_pdf(
     fetcher = url_fetcher or safe_url_fetcher()
     sheets = [sheet if isinstance(sheet, CSS) else stylesheet(sheet) for sheet in stylesheets]
     document = HTML(string=html, base_url=base_url or STATIC_ROOT.as_uri() + "/", url_fetcher=fetcher)
-    pdf = document.write_pdf(stylesheets=sheets, font_config=font_config(), cache=IMAGE_CACHE)
+    try:
+        pdf = document.write_pdf(stylesheets=sheets, font_config=font_config(), cache=IMAGE_CACHE)
+    finally:
+        _prune_image_cache()
     assert pdf is not None
     return pdf
+
+
+def _prune_image_cache() -> None:
+    """Keep only the images of files (logos, signatures) in ``IMAGE_CACHE``; drop generated ``data:`` ones.
+
+    WeasyPrint keys the cache by URL (the decoded image) and by an md5 of the URL (the image's bytes); a
+    QR code is a new ``data:`` URI on every badge, so keeping those would grow the cache with every download.
+    """
+    if len(IMAGE_CACHE) <= len(_KEPT_IMAGE_KEYS):
+        return
+    for url in [key for key in IMAGE_CACHE if key.startswith("file:") and key not in _KEPT_IMAGE_KEYS]:
+        _KEPT_IMAGE_KEYS.add(url)
+        digest = hashlib.md5(url.encode(), usedforsecurity=False).hexdigest()
+        _KEPT_IMAGE_KEYS.update(f"{digest}-{slot}-" for slot in ("source", "stream", "streamalpha"))
+    for key in [key for key in IMAGE_CACHE if key not in _KEPT_IMAGE_KEYS]:
+        del IMAGE_CACHE[key]
+
+
+_KEPT_IMAGE_KEYS: set[str] = set()
+
+
+# --- Big batches: chunks on worker processes, merged with pypdf ---------------------------------------------
+
+#: Worker processes for a bulk run (the machine has two cores).
+PROCESSES = 2
+
+Job = TypeVar("Job")
+
+#: The largest resident set (KiB) a render worker of this process reported (see ``peak_rss_mb``).
+_worker_peak_kib = 0
+
+
+def chunked(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _worker_start(warm_up: Callable[[], None] | None) -> None:
+    """A render worker's start: load what every chunk needs, then keep the garbage collector off it.
+
+    Everything loaded now (modules, the parsed stylesheet, fonts, templates) lives as long as the worker, so
+    ``gc.freeze()`` moves it out of the collector's sight: collections during a chunk then walk only that
+    chunk's objects instead of the whole heap every few thousand allocations.
+    """
+    if warm_up is not None:
+        warm_up()
+    gc.collect()
+    gc.freeze()
+
+
+def _run_chunk(task: tuple[Callable[[Any], bytes], Any]) -> tuple[bytes, int]:
+    """In a worker: render one chunk with the garbage collector paused; (PDF bytes, the worker's peak RSS).
+
+    WeasyPrint allocates hundreds of thousands of small objects per chunk, which would set off dozens of
+    collections of a growing heap; reference counting frees nearly all of them when the chunk is done, and
+    one collection afterwards takes the few cycles.
+    """
+    render_chunk, job = task
+    gc.disable()
+    try:
+        data = render_chunk(job)
+    finally:
+        gc.enable()
+    gc.collect()
+    return data, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _pool_context(preload: Sequence[str]) -> multiprocessing.context.ForkServerContext:
+    """The forkserver context: workers are forked from a lean server process that has imported only
+    ``preload`` (the renderer modules), not from the caller, which may hold an app and a thousand rows."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__, *preload])
+    return context
+
+
+def start_workers(preload: Sequence[str] = ()) -> None:
+    """Start the process that render workers fork from, now, so that its imports overlap the caller's
+    own work (loading rows). Optional: ``render_chunks`` starts it when needed."""
+    from multiprocessing import forkserver
+
+    _pool_context(preload)
+    forkserver.ensure_running()
+
+
+def render_chunks(
+    render_chunk: Callable[[Job], bytes],
+    jobs: Sequence[Job],
+    out: IO[bytes],
+    *,
+    title: str = "",
+    processes: int = PROCESSES,
+    warm_up: Callable[[], None] | None = None,
+    preload: Sequence[str] = (),
+    chunks_per_worker: int | None = None,
+    on_chunk: Callable[[Job, Any], None] | None = None,
+) -> int:
+    """Render ``jobs`` (one PDF each) and write them, in order, as one PDF to ``out``; returns its pages.
+
+    ``render_chunk`` and ``warm_up`` are module-level functions (they are sent to worker processes by name);
+    ``preload`` names the modules they live in. With ``processes`` > 1 and more than one job, the chunks are
+    rendered on that many workers, each warmed up once and replaced after ``chunks_per_worker`` chunks
+    (None: never) to bound its memory. Each chunk is appended with pypdf as it arrives, then
+    ``on_chunk(job, reader)`` is called with its ``pypdf.PdfReader`` (progress, checks, per-person files).
+    """
+    from pypdf import PdfReader, PdfWriter
+
+    global _worker_peak_kib
+    writer = PdfWriter()
+
+    def merge(job: Job, data: bytes) -> None:
+        reader = PdfReader(io.BytesIO(data))
+        writer.append(reader)
+        if on_chunk is not None:
+            on_chunk(job, reader)
+
+    if processes <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            merge(job, render_chunk(job))
+    else:
+        context = _pool_context(preload)
+        with context.Pool(
+            min(processes, len(jobs)), _worker_start, (warm_up,), maxtasksperchild=chunks_per_worker
+        ) as pool:
+            for job, (data, peak) in zip(
+                jobs, pool.imap(_run_chunk, [(render_chunk, job) for job in jobs]), strict=True
+            ):
+                _worker_peak_kib = max(_worker_peak_kib, peak)
+                merge(job, data)
+    if title:
+        writer.add_metadata({"/Title": title})
+    writer.write(out)
+    return len(writer.pages)
+
+
+def peak_rss_mb() -> float:
+    """The largest resident set of this process, its finished children or any render worker it used, in MB.
+
+    Render workers are children of the fork server, not of this process, so they report their own peak with
+    every chunk (Linux ``ru_maxrss``, in KiB).
+    """
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children, _worker_peak_kib) / 1024

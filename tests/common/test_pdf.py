@@ -3,6 +3,7 @@ nothing else from the disk, not even when the HTML itself asks for it."""
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import socket
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from eventsys.common import pdf
+from eventsys.common import pdf, qr
 
 
 @pytest.fixture
@@ -124,3 +125,31 @@ def test_relative_urls_resolve_inside_static():
     pdf.render_pdf('<link rel="stylesheet" href="css/badge.css"><p>x</p>', url_fetcher=fetcher)
     assert fetcher.calls == [(pdf.STATIC_ROOT / "css" / "badge.css").as_uri()]
     assert os.path.isfile(pdf.STATIC_ROOT / "css" / "badge.css")
+
+
+def test_page_margin_boxes_with_content_still_print():
+    """Pages without margin boxes skip building them; a page number in @bottom-center still prints."""
+    numbered = "@page { size: A6; margin: 20mm; @bottom-center { content: 'Page ' counter(page) } }"
+    html = f"<style>{numbered}</style><p>one</p><p style='break-before: page'>two</p>"
+    reader = PdfReader(io.BytesIO(pdf.render_pdf(html)))
+    assert [" ".join(page.extract_text().split()) for page in reader.pages] == ["one Page 1", "two Page 2"]
+    plain = PdfReader(io.BytesIO(pdf.render_pdf("<style>@page { size: A6 }</style><p>three</p>")))
+    assert plain.pages[0].extract_text().strip() == "three"
+
+
+def test_generated_images_are_not_kept_after_a_render_but_files_are(tmp_path: Path):
+    """A logo is decoded once per process; a QR code (a new data: URI every badge) is dropped after its render."""
+    from PIL import Image
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (40, 20), (0, 90, 60)).save(logo)
+    fetcher = pdf.safe_url_fetcher([tmp_path])
+    for n in range(3):
+        qr_png = base64.b64encode(qr.qr_png(f"CODE {n}")).decode()
+        html = f'<img src="{logo.as_uri()}"><img src="data:image/png;base64,{qr_png}">'
+        pdf.render_pdf(html, url_fetcher=fetcher)
+    assert logo.as_uri() in pdf.IMAGE_CACHE
+    assert not [key for key in pdf.IMAGE_CACHE if key.startswith("data:")]
+    kept = len(pdf.IMAGE_CACHE)
+    pdf.render_pdf(f'<img src="{logo.as_uri()}">', url_fetcher=fetcher)
+    assert len(pdf.IMAGE_CACHE) == kept
