@@ -656,10 +656,11 @@ def _kickoff_attendance(kickoff: Event) -> None:
 
 SAMPLE_NAME = "[Sample] WeGO Smart City Champions info session"
 SAMPLE_DESCRIPTION = (
-    "A sample event of this demo, to try registering: it is always a month ahead, and its registrants are "
-    "fictional. The WeGO Smart City Champions program, open to anyone under 35, builds the capacity of young "
-    "people in the fields of urban development, sustainability and smart cities: 15 weeks of lectures on key smart "
-    "city topics, then capacity-building workshops. This info session presents the program and answers questions."
+    "A sample event of this demo, to try registering: it takes place a month after the demo was loaded, and its "
+    "registrants are fictional. The WeGO Smart City Champions program, open to anyone under 35, builds the "
+    "capacity of young people in the fields of urban development, sustainability and smart cities: 15 weeks of "
+    "lectures on key smart city topics, then capacity-building workshops. This info session presents the program "
+    "and answers questions."
 )
 #: The sample's start, in Seoul, this many days after the day the demo was loaded.
 SAMPLE_DAYS_AHEAD = 30
