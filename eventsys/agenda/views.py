@@ -50,21 +50,41 @@ bp = Blueprint("agenda", __name__)
 # most) under a key naming everything they depend on: the version, the event's own last change (venue, name), the
 # zone, the language and the base URL. A new version, an edited event or another zone simply makes a new key.
 
+# Threads asking for the same missing key wait for one build (a big programme PDF takes seconds to render).
+
 _RENDERED: OrderedDict[tuple, Any] = OrderedDict()
 _RENDERED_MAX = 64
 _RENDERED_LOCK = threading.Lock()
+_BUILDING: dict[tuple, threading.Lock] = {}
 
 
-def _rendered(key: tuple, build: Callable[[], Any]) -> Any:
+def _cached(key: tuple) -> tuple[bool, Any]:
     with _RENDERED_LOCK:
         if key in _RENDERED:
             _RENDERED.move_to_end(key)
-            return _RENDERED[key]
-    value = build()
+            return True, _RENDERED[key]
+    return False, None
+
+
+def _rendered(key: tuple, build: Callable[[], Any]) -> Any:
+    found, value = _cached(key)
+    if found:
+        return value
     with _RENDERED_LOCK:
-        _RENDERED[key] = value
-        while len(_RENDERED) > _RENDERED_MAX:
-            _RENDERED.popitem(last=False)
+        building = _BUILDING.setdefault(key, threading.Lock())
+    with building:
+        found, value = _cached(key)
+        if found:
+            return value
+        try:
+            value = build()
+            with _RENDERED_LOCK:
+                _RENDERED[key] = value
+                while len(_RENDERED) > _RENDERED_MAX:
+                    _RENDERED.popitem(last=False)
+        finally:
+            with _RENDERED_LOCK:
+                _BUILDING.pop(key, None)
     return value
 
 
