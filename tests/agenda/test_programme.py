@@ -123,7 +123,7 @@ def test_the_programme_prints_the_published_sessions_in_order_in_the_event_zone(
     assert "Jung Sook Park" in text and "Secretary General of WeGO" in text
     assert "GRAND HALL" in text.upper() and "SEMINAR ROOM" in text.upper()
     assert re.search(r"ALL ROOMS\s*·\s*CEREMONY\s*·\s*IN PERSON", text.upper())
-    assert re.search(r"ONLINE\s*·\s*KEYNOTE\s*·\s*ONLINE", text.upper())
+    assert re.search(r"(?<!·) KEYNOTE\s*·\s*ONLINE", text.upper())  # no room for an online-only session
     assert re.search(r"SEMINAR ROOM\s*·\s*PANEL\s*·\s*HYBRID", text.upper())
     # Never: hidden or unscheduled sessions, stream or join links (nor any outside link at all).
     assert hidden.title not in text and agenda["unscheduled"].title not in text
@@ -235,6 +235,18 @@ def test_only_the_latest_published_version_is_printed(client, agenda) -> None:
     publish(event)
     text = pdf_text(get_pdf(client, f"/events/{event.slug}/programme.pdf").data)
     assert "Opening remarks (revised)" in text and "Version 2 of the agenda" in text
+
+
+def test_the_programme_prints_in_the_readers_language(client, agenda) -> None:
+    publish(agenda["event"])
+    url = f"/events/{agenda['event'].slug}/programme.pdf"
+    english = get_pdf(client, url)
+    korean = get_pdf(client, url, headers={"Accept-Language": "ko"})
+    assert english.headers["ETag"] != korean.headers["ETag"]
+    text = pdf_text(korean.data)
+    assert "모든 시각은 행사 시간대 기준입니다" in text and "Asia/Seoul" in text
+    assert "Opening remarks" in text and "Se-hoon Oh" in text and "사회자" in text  # the moderator's role
+    assert "All times are in" not in text
 
 
 def test_the_public_agenda_page_links_both_sizes(client, agenda) -> None:
