@@ -489,3 +489,44 @@ def test_offline_exits_undo_and_search_by_name_queue_and_upload(live_server, new
         "found": [("in", False, False)],
     }
     assert browser_errors == []
+
+
+def test_undoing_offline_a_scan_that_lost_to_another_door_is_reported_and_keeps_that_doors_entry(
+    live_server, new_context, browser_errors
+) -> None:
+    def build() -> dict:
+        event = event_today()
+        badge = attendee(event, name="Oh Se-hoon")
+        north = factories.DoorDeviceFactory(event=event, name="North door")
+        south = factories.DoorDeviceFactory(event=event, name="South door")
+        day_list(event)
+        db.session.flush()
+        return {"badge": (badge.id, badge.code), "north": north.token, "south": south.token}
+
+    world = live_server.run(build)
+    north_context, south_context = new_context(), new_context()
+    north, south = open_door(north_context, world["north"]), open_door(south_context, world["south"])
+    north_context.set_offline(True)
+    south_context.set_offline(True)
+    scan(north, world["badge"][1])
+    expect_result(north, "ok", "result-ok")
+    north.wait_for_timeout(300)
+    scan(south, world["badge"][1])  # later, and a mistake: South door undoes it
+    expect_result(south, "ok", "result-ok")
+    south.get_by_role("button", name="Undo last check-in").click()
+    expect(south.locator("#result-title")).to_have_text("Undone here; the undo is uploaded with the queued scans.")
+    expect(south.locator("#offline-status")).to_have_attribute("data-queued", "2")
+    (north_scan,) = queue_of(north)
+
+    north_context.set_offline(False)
+    expect(north.locator("#offline-status")).to_have_attribute("data-queued", "0")
+    south_context.set_offline(False)
+    expect(south.locator("#offline-status")).to_have_attribute("data-queued", "0")
+    notice = south.locator('#notice-list li[data-result="superseded"]')
+    expect(notice).to_contain_text("Oh Se-hoon")
+    expect(notice).to_contain_text("Nothing undone: an earlier scan at North door holds this check-in, and it stays.")
+
+    kept = live_server.run(lambda: entries(world["badge"][0]))
+    north_time = datetime.fromisoformat(north_scan["scanned_at"].replace("Z", "+00:00"))
+    assert kept == [(north_scan["nonce"], "North door", north_time)]
+    assert browser_errors == []
