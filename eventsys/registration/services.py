@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -29,9 +30,10 @@ from flask_babel import gettext as _
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm.attributes import set_committed_value
 
 from eventsys.accounts.models import Role, User
-from eventsys.common.db import claim_write_lock, utcnow
+from eventsys.common.db import claim_write_lock, insert_now, utcnow
 from eventsys.common.errors import DomainError, NotAllowed
 from eventsys.common.locking import lock_event
 from eventsys.common.tokens import find_by_token, new_token
@@ -45,6 +47,7 @@ WHEN_FULL = ("waitlist", "online", "refuse")
 LANGUAGES = ("en", "ko", "es")
 
 S = RegistrationStatus
+T = TypeVar("T")
 
 
 # --- errors -------------------------------------------------------------------------------------------
@@ -211,7 +214,9 @@ def _lock(event: Event) -> None:
     # transaction that held the write lock from BEGIN IMMEDIATE read current data.)
     fresh_needed = claimed_late or db.session.get_bind().dialect.name != "sqlite"
     if fresh_needed and sa.inspect(event).persistent and event not in db.session.dirty:
-        db.session.refresh(event, ["capacity", "online_capacity", "offer_hours"])
+        limits = db.session.execute(_LIMITS, {"event_id": event.id}).one()._mapping
+        for key in ("capacity", "online_capacity", "offer_hours"):
+            set_committed_value(event, key, limits[key])
 
 
 def _reread(registration: Registration) -> None:
@@ -229,24 +234,43 @@ def _race_window() -> None:
             time.sleep(seconds)
 
 
+# Built once: registering runs these on every request.
+_event_t = Event.__table__
+_registration_t = Registration.__table__
+_quota_t = CategoryQuota.__table__
+_LIMITS = sa.select(_event_t.c.capacity, _event_t.c.online_capacity, _event_t.c.offer_hours).where(
+    _event_t.c.id == sa.bindparam("event_id")
+)
+_QUOTAS = sa.select(_quota_t.c.category, _quota_t.c.seats).where(_quota_t.c.event_id == sa.bindparam("event_id"))
+_COUNTS = (
+    sa.select(
+        _registration_t.c.mode,
+        _registration_t.c.status,
+        _registration_t.c.category,
+        _registration_t.c.online_meanwhile,
+        sa.func.count(),
+    )
+    .where(_registration_t.c.event_id == sa.bindparam("event_id"))
+    .group_by(
+        _registration_t.c.mode,
+        _registration_t.c.status,
+        _registration_t.c.category,
+        _registration_t.c.online_meanwhile,
+    )
+)
+_PERSON_BY_EMAIL = sa.select(Person).where(Person.email == sa.bindparam("email"))
+_ORGANIZATION_BY_NAME = sa.select(Organization).where(Organization.name == sa.bindparam("name"))
+_REGISTRATION_OF = sa.select(Registration).where(
+    Registration.event_id == sa.bindparam("event_id"), Registration.person_id == sa.bindparam("person_id")
+)
+
+
 def _count(event: Event) -> _Tally:
     """Count held seats and places for ``event`` (one query for the quotas, one for the registrations)."""
-    quotas = {
-        q.category: q.seats
-        for q in db.session.scalars(sa.select(CategoryQuota).where(CategoryQuota.event_id == event.id))
-    }
+    params = {"event_id": event.id}
+    quotas = {category: seats for category, seats in db.session.execute(_QUOTAS, params)}
     tally = _Tally(capacity=event.capacity, quotas=quotas, online_capacity=event.online_capacity)
-    rows = db.session.execute(
-        sa.select(
-            Registration.mode,
-            Registration.status,
-            Registration.category,
-            Registration.online_meanwhile,
-            sa.func.count(),
-        )
-        .where(Registration.event_id == event.id)
-        .group_by(Registration.mode, Registration.status, Registration.category, Registration.online_meanwhile)
-    )
+    rows = db.session.execute(_COUNTS, params)
     for mode, status, category, meanwhile, n in rows:
         tally.counts[(mode, status, bool(meanwhile))] += n
         if mode is Mode.IN_PERSON and status in (S.CONFIRMED, S.OFFERED):
@@ -296,24 +320,24 @@ def _validate_data(data: RegistrantData) -> None:
 
 
 def _find_or_create(
-    model: type, where: sa.ColumnElement[bool], make: Callable[[], object], *, known_missing: bool = False
-) -> object:
-    """The row matching ``where``, or a new one from ``make()``; a concurrent insert of the same row is absorbed."""
+    lookup: sa.Select[tuple[T]], params: dict[str, object], make: Callable[[], T], *, known_missing: bool = False
+) -> T:
+    """The row ``lookup`` finds, or a new one from ``make()``; a concurrent insert of the same row is absorbed."""
     if not known_missing:
-        row = db.session.scalar(sa.select(model).where(where))
+        row = db.session.scalar(lookup, params)
         if row is not None:
             return row
     if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite runs one writer at a time (BEGIN IMMEDIATE): nobody can insert the same row meanwhile.
+        # SQLite runs one writer at a time (the write lock is held): nobody can insert the same row meanwhile.
         row = make()
-        db.session.add(row)
+        insert_now(db.session, row)
         return row
     try:
         with db.session.begin_nested():
             row = make()
-            db.session.add(row)
+            insert_now(db.session, row)
     except IntegrityError:
-        row = db.session.scalar(sa.select(model).where(where))
+        row = db.session.scalar(lookup, params)
         if row is None:
             raise
     return row
@@ -323,8 +347,8 @@ def _organization(name: str | None) -> Organization | None:
     name = _clean(name, 200)
     if name is None:
         return None
-    return _find_or_create(  # type: ignore[return-value]
-        Organization, Organization.name == name, lambda: Organization(name=name, kind=OrganizationKind.OTHER)
+    return _find_or_create(
+        _ORGANIZATION_BY_NAME, {"name": name}, lambda: Organization(name=name, kind=OrganizationKind.OTHER)
     )
 
 
@@ -332,21 +356,24 @@ def _person_for(data: RegistrantData, *, known_missing: bool = False) -> Person:
     """One Person per email: the existing one (blank fields filled in) or a new one."""
     email = _normalize_email(data.email)
     if not known_missing:
-        existing = db.session.scalar(sa.select(Person).where(Person.email == email))
+        existing = db.session.scalar(_PERSON_BY_EMAIL, {"email": email})
         if existing is not None:
             _fill_blanks(existing, data)
             return existing
     organization = _organization(data.organization)
 
     def make() -> Person:
+        # The organization by its id: no backref bookkeeping on the organization's list of people.
         return Person(
             name=_clean(data.name, 200) or email,
             email=email,
             title=_clean(data.title, 300),
-            organization=organization,
+            organization_id=organization.id if organization is not None else None,
         )
 
-    person: Person = _find_or_create(Person, Person.email == email, make, known_missing=True)  # type: ignore[assignment]
+    person = _find_or_create(_PERSON_BY_EMAIL, {"email": email}, make, known_missing=True)
+    if organization is not None and person.organization_id == organization.id:
+        set_committed_value(person, "organization", organization)
     _fill_blanks(person, data)
     return person
 
@@ -509,12 +536,10 @@ def register_attendee(
     if invitation is not None:
         person: Person | None = invitation.person
     else:
-        person = db.session.scalar(sa.select(Person).where(Person.email == email))
+        person = db.session.scalar(_PERSON_BY_EMAIL, {"email": email})
     registration = None
     if person is not None:
-        registration = db.session.scalar(
-            sa.select(Registration).where(Registration.event_id == event.id, Registration.person_id == person.id)
-        )
+        registration = db.session.scalar(_REGISTRATION_OF, {"event_id": event.id, "person_id": person.id})
     if registration is not None and registration.status is S.REJECTED:
         raise AlreadyRegistered(
             _("The organizers have declined a registration from this email address. Please contact them.")
@@ -564,7 +589,7 @@ def register_attendee(
         invitation.state = InvitationState.ACCEPTED
         invitation.responded_at = now
     if fresh:
-        db.session.add(registration)
+        insert_now(db.session, registration)  # one INSERT; nothing else of this request is pending
     db.session.flush()
     _notify_status(registration)
     return registration
