@@ -391,7 +391,7 @@ def speakers_of(event: Event) -> list[Person]:
                 Person.id.in_(
                     sa.select(SessionSpeaker.person_id)
                     .join(Session, Session.id == SessionSpeaker.session_id)
-                    .where(Session.event_id == event.id)
+                    .where(Session.event_id == event.id, Session.deleted_at.is_(None))
                 )
             )
             .order_by(Person.name)

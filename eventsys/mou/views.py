@@ -51,10 +51,14 @@ def ceremony_session(mou: Mou) -> dict[str, Any] | None:
     return {"title": session.title, "url": url, "starts_at": session.starts_at}
 
 
-def _session_choices(event: Event) -> list[tuple[str, str]]:
+def _session_choices(event: Event, keep: int | None = None) -> list[tuple[str, str]]:
+    """The event's sessions, without those deleted from the draft (except ``keep``, the MOU's current one)."""
     sessions = db.session.scalars(
         sa.select(AgendaSession)
-        .where(AgendaSession.event_id == event.id)
+        .where(
+            AgendaSession.event_id == event.id,
+            sa.or_(AgendaSession.deleted_at.is_(None), AgendaSession.id == keep),
+        )
         .order_by(AgendaSession.starts_at.nulls_last(), AgendaSession.id)
     ).all()
     return [("", _("None"))] + [
@@ -74,7 +78,7 @@ def _mou_form(event: Event, mou: Mou | None = None) -> MouForm:
         form.visibility.data = mou.visibility.value
     else:
         form = MouForm()
-    form.session_id.choices = _session_choices(event)
+    form.session_id.choices = _session_choices(event, keep=mou.session_id if mou else None)
     form.organizations.choices = _organization_choices()
     if mou is not None:  # parties are changed on the MOU's page, one by one
         del form.organizations

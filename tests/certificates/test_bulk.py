@@ -171,6 +171,23 @@ def test_speakers_of_the_event_get_speaker_certificates(event):
     assert issued == {speaker.id, moderator.id}
 
 
+def test_speakers_of_a_session_deleted_from_the_draft_get_no_speaker_certificate(event):
+    template = services.create_template(
+        None, event, services.TemplateData(kind=CertificateKind.SPEAKER, title="Speaker", body="for {event}")
+    )
+    kept, dropped = factories.SessionFactory(event=event), factories.SessionFactory(event=event)
+    speaker, gone = factories.PersonFactory(name="Still Speaking"), factories.PersonFactory(name="Cancelled Talk")
+    agenda_services.set_speakers(kept, [(speaker, SpeakerRole.SPEAKER)])
+    agenda_services.set_speakers(dropped, [(gone, SpeakerRole.SPEAKER)])
+    agenda_services.publish_agenda(event, None, agenda_services.draft_digest(event))
+    # Published, so deleting it only takes it out of the draft until the next publish.
+    assert agenda_services.delete_session(dropped) is False
+
+    run = services.start_run(None, template, RunSource.SPEAKERS)
+    issued = set(db.session.scalars(sa.select(Certificate.person_id).where(Certificate.run_id == run.id)))
+    assert issued == {speaker.id}
+
+
 def test_a_csv_list_in_korean_excel_encoding_with_citations(event, mail_outbox):
     template = services.create_template(
         None, event, services.TemplateData(kind=CertificateKind.COMPLETION, title="Completion", body="{citation}")

@@ -198,3 +198,28 @@ def test_a_session_of_another_event_cannot_be_the_ceremony(app: Flask, event) ->
     with pytest.raises(DomainError) as refused:
         services.update_mou(None, mou, data)
     assert refused.value.field == "session_id"
+
+
+def test_a_session_deleted_from_the_draft_is_no_longer_offered_as_the_ceremony(
+    organizer_client: Browser, event
+) -> None:
+    from eventsys.agenda import services as agenda_services
+
+    kept = factories.SessionFactory(event=event, title="Signing ceremony: WeGO and SNU")
+    dropped = factories.SessionFactory(event=event, title="Signing ceremony that was called off")
+    linked = factories.SessionFactory(event=event, title="Signing ceremony: WeGO and Edgelands Institute")
+    mou = factories.signed_mou(event, session_id=linked.id)
+    agenda_services.publish_agenda(event, None, agenda_services.draft_digest(event))
+    agenda_services.delete_session(dropped)
+    agenda_services.delete_session(linked)  # still linked to the MOU until it is published away
+    db.session.commit()
+
+    new_form = organizer_client.client.get(f"/manage/events/{event.slug}/mous/new").get_data(as_text=True)
+    assert "Signing ceremony: WeGO and SNU" in new_form
+    assert "called off" not in new_form
+    assert "Edgelands" not in new_form
+    # The MOU that names a session deleted from the draft still shows (and keeps) it on its own form.
+    edit_form = organizer_client.client.get(f"/manage/events/{event.slug}/mous/{mou.id}/edit").get_data(as_text=True)
+    assert "Edgelands" in edit_form
+    assert "called off" not in edit_form
+    assert kept.title in edit_form
