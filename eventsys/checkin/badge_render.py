@@ -35,7 +35,7 @@ LAYOUTS = ("a6", "a4x4", "labels")
 #: Badges per chunk rendered in one WeasyPrint document.
 CHUNK = 50
 #: Chunks a worker process renders before it is replaced (bounds its memory).
-CHUNKS_PER_WORKER = 6
+CHUNKS_PER_WORKER = 20
 #: Worker processes for a bulk run.
 PROCESSES = 2
 

@@ -307,21 +307,178 @@ def _run_chunk(task: tuple[Callable[[Any], bytes], Any]) -> tuple[bytes, int]:
     return data, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+#: The fork server imports this module first (from this folder, on its ``PYTHONPATH`` only): it lets the
+#: renderers be imported without ``eventsys/__init__`` and the web stack it loads (see the module).
+_BOOT_FOLDER = Path(__file__).resolve().parent / "pdf_boot"
+_BOOT_MODULE = "eventsys_pdf_boot"
+
+
 def _pool_context(preload: Sequence[str]) -> multiprocessing.context.ForkServerContext:
-    """The forkserver context: workers are forked from a lean server process that has imported only
-    ``preload`` (the renderer modules), not from the caller, which may hold an app and a thousand rows."""
+    """The forkserver context, its server started: workers are forked from a lean server process that has
+    imported only WeasyPrint and the renderer modules (``preload``), not from the caller, which may hold an
+    app and a thousand rows. The server lives until this process exits and serves every later batch."""
+    from multiprocessing import forkserver
+
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__, *preload])
+    context.set_forkserver_preload([_BOOT_MODULE, __name__, *preload])
+    # The server is a new interpreter started with this process's environment (Python 3.11 ignores the
+    # sys.path it is handed): the boot folder and the app's root go on its PYTHONPATH for its start only.
+    saved = os.environ.get("PYTHONPATH")
+    paths = [str(_BOOT_FOLDER), str(STATIC_ROOT.parent), *([saved] if saved else [])]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
+    try:
+        forkserver.ensure_running()
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
     return context
 
 
 def start_workers(preload: Sequence[str] = ()) -> None:
-    """Start the process that render workers fork from, now, so that its imports overlap the caller's
-    own work (loading rows). Optional: ``render_chunks`` starts it when needed."""
-    from multiprocessing import forkserver
-
+    """Start the process that render workers fork from now, so that its imports overlap the caller's own
+    work (loading rows). Optional: ``render_chunks`` starts it when needed."""
     _pool_context(preload)
-    forkserver.ensure_running()
+
+
+class PDFConcatenator:
+    """Writes PDFs one after the other into one PDF file, page by page as they arrive, in little memory.
+
+    pypdf's ``PdfWriter.append`` keeps every object of every chunk until the end (a thousand badges: 50 MB
+    in the process that merges, and 30 ms a chunk to clone them). Here each chunk's objects are read with
+    pypdf, renumbered and written to ``out`` at once; only the byte offsets of the objects (for the cross-
+    reference table) and the page numbers are kept. Everything reachable from the pages is copied (content,
+    resources, fonts, images); the page tree, catalogue (its ``/Lang`` is kept) and document information are
+    written anew at the end. Outlines and named destinations are not carried over: badges and certificates
+    have none.
+    """
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.start = out.tell() if out.seekable() else 0
+        self.written = 0
+        self.offsets: list[int | None] = [None]  # object 0 is the free list head
+        self.page_ids: list[int] = []
+        self.lang: Any = None
+        self._write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+        self.pages_id = self._reserve()
+
+    def _write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.written += len(data)
+
+    def _reserve(self) -> int:
+        self.offsets.append(None)
+        return len(self.offsets) - 1
+
+    def _write_object(self, number: int, obj: Any) -> None:
+        from pypdf.generic import PdfObject
+
+        buffer = io.BytesIO()
+        assert isinstance(obj, PdfObject)
+        obj.write_to_stream(buffer)
+        self.offsets[number] = self.written
+        self._write(b"%d 0 obj\n%s\nendobj\n" % (number, buffer.getvalue()))
+
+    def add(self, reader: Any) -> int:
+        """Append every page of ``reader`` (a ``pypdf.PdfReader``); returns how many."""
+        from pypdf.generic import (
+            ArrayObject,
+            DictionaryObject,
+            IndirectObject,
+            NameObject,
+            StreamObject,
+        )
+
+        numbers: dict[int, int] = {}
+        queue: list[int] = []
+
+        def number_for(reference: IndirectObject) -> int:
+            if reference.idnum not in numbers:
+                numbers[reference.idnum] = self._reserve()
+                queue.append(reference.idnum)
+            return numbers[reference.idnum]
+
+        def renumbered(obj: Any) -> Any:
+            if isinstance(obj, IndirectObject):
+                return IndirectObject(number_for(obj), 0, None)  # type: ignore[arg-type]
+            if isinstance(obj, StreamObject):
+                copy = type(obj)()
+                copy._data = obj._data
+                for key, value in obj.items():
+                    copy[NameObject(key)] = renumbered(value)
+                return copy
+            if isinstance(obj, DictionaryObject):
+                return DictionaryObject({NameObject(key): renumbered(value) for key, value in obj.items()})
+            if isinstance(obj, ArrayObject):
+                return ArrayObject(renumbered(item) for item in obj)
+            return obj
+
+        if self.lang is None:
+            self.lang = reader.trailer["/Root"].get_object().get("/Lang")
+        pages = [page.indirect_reference for page in reader.pages]
+        page_numbers = {reference.idnum for reference in pages}
+        for reference in pages:
+            self.page_ids.append(number_for(reference))
+        while queue:
+            idnum = queue.pop(0)
+            obj = reader.get_object(idnum)
+            if idnum in page_numbers:
+                page = DictionaryObject(
+                    {NameObject(key): renumbered(value) for key, value in obj.items() if key != "/Parent"}
+                )
+                page[NameObject("/Parent")] = IndirectObject(self.pages_id, 0, None)  # type: ignore[arg-type]
+                self._write_object(numbers[idnum], page)
+            else:
+                self._write_object(numbers[idnum], renumbered(obj))
+        return len(pages)
+
+    def finish(self, title: str = "") -> int:
+        """Write the page tree, catalogue, information and cross-reference table; returns the page count."""
+        from pypdf.generic import (
+            ArrayObject,
+            DictionaryObject,
+            IndirectObject,
+            NameObject,
+            NumberObject,
+            TextStringObject,
+        )
+
+        def ref(number: int) -> IndirectObject:
+            return IndirectObject(number, 0, None)  # type: ignore[arg-type]
+
+        tree = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Pages"),
+                NameObject("/Kids"): ArrayObject(ref(number) for number in self.page_ids),
+                NameObject("/Count"): NumberObject(len(self.page_ids)),
+            }
+        )
+        self._write_object(self.pages_id, tree)
+        catalog = DictionaryObject(
+            {NameObject("/Type"): NameObject("/Catalog"), NameObject("/Pages"): ref(self.pages_id)}
+        )
+        if self.lang is not None:
+            catalog[NameObject("/Lang")] = self.lang
+        catalog_id = self._reserve()
+        self._write_object(catalog_id, catalog)
+        info = DictionaryObject({NameObject("/Producer"): TextStringObject("eventsys (WeasyPrint)")})
+        if title:
+            info[NameObject("/Title")] = TextStringObject(title)
+        info_id = self._reserve()
+        self._write_object(info_id, info)
+        xref = self.written
+        lines = [b"xref\n0 %d\n" % len(self.offsets), b"0000000000 65535 f \n"]
+        for offset in self.offsets[1:]:
+            assert offset is not None, "an object was referenced but never written"
+            lines.append(b"%010d 00000 n \n" % offset)
+        self._write(b"".join(lines))
+        self._write(
+            b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+            % (len(self.offsets), catalog_id, info_id, xref)
+        )
+        return len(self.page_ids)
 
 
 def render_chunks(
@@ -341,17 +498,17 @@ def render_chunks(
     ``render_chunk`` and ``warm_up`` are module-level functions (they are sent to worker processes by name);
     ``preload`` names the modules they live in. With ``processes`` > 1 and more than one job, the chunks are
     rendered on that many workers, each warmed up once and replaced after ``chunks_per_worker`` chunks
-    (None: never) to bound its memory. Each chunk is appended with pypdf as it arrives, then
-    ``on_chunk(job, reader)`` is called with its ``pypdf.PdfReader`` (progress, checks, per-person files).
+    (None: never) to bound its memory. Each chunk is written to ``out`` as it arrives (``PDFConcatenator``),
+    then ``on_chunk(job, reader)`` is called with its ``pypdf.PdfReader`` (progress, checks, per-person files).
     """
-    from pypdf import PdfReader, PdfWriter
+    from pypdf import PdfReader
 
     global _worker_peak_kib
-    writer = PdfWriter()
+    merged = PDFConcatenator(out)
 
     def merge(job: Job, data: bytes) -> None:
         reader = PdfReader(io.BytesIO(data))
-        writer.append(reader)
+        merged.add(reader)
         if on_chunk is not None:
             on_chunk(job, reader)
 
@@ -363,15 +520,11 @@ def render_chunks(
         with context.Pool(
             min(processes, len(jobs)), _worker_start, (warm_up,), maxtasksperchild=chunks_per_worker
         ) as pool:
-            for job, (data, peak) in zip(
-                jobs, pool.imap(_run_chunk, [(render_chunk, job) for job in jobs]), strict=True
-            ):
+            results = pool.imap(_run_chunk, [(render_chunk, job) for job in jobs])
+            for job, (data, peak) in zip(jobs, results, strict=True):
                 _worker_peak_kib = max(_worker_peak_kib, peak)
                 merge(job, data)
-    if title:
-        writer.add_metadata({"/Title": title})
-    writer.write(out)
-    return len(writer.pages)
+    return merged.finish(title)
 
 
 def peak_rss_mb() -> float:

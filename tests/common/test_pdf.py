@@ -153,3 +153,39 @@ def test_generated_images_are_not_kept_after_a_render_but_files_are(tmp_path: Pa
     kept = len(pdf.IMAGE_CACHE)
     pdf.render_pdf(f'<img src="{logo.as_uri()}">', url_fetcher=fetcher)
     assert len(pdf.IMAGE_CACHE) == kept
+
+
+def _chunk(job: tuple[str, int]) -> bytes:
+    """A render job for the worker tests: ``count`` pages titled ``label``."""
+    label, count = job
+    pages = "".join(f"<p style='break-after: page'>{label} page {n}</p>" for n in range(count))
+    return pdf.render_pdf(f"<html lang='ko'><body>{pages}</body></html>")
+
+
+def _worker_modules() -> list[str]:
+    import sys
+
+    return sorted(name for name in ("flask", "sqlalchemy", "alembic", "weasyprint") if name in sys.modules)
+
+
+def test_chunks_render_on_workers_and_stream_into_one_pdf_in_order():
+    out = io.BytesIO()
+    seen: list[tuple[str, int]] = []
+    jobs = [("first", 2), ("second", 3), ("third", 1)]
+    title = "All \u2013 모두"
+    pages = pdf.render_chunks(
+        _chunk, jobs, out, title=title, processes=2, preload=[__name__], on_chunk=lambda job, _: seen.append(job)
+    )
+    assert pages == 6 and seen == jobs
+    reader = PdfReader(io.BytesIO(out.getvalue()), strict=True)
+    texts = [page.extract_text().strip() for page in reader.pages]
+    assert texts == [f"{label} page {n}" for label, count in jobs for n in range(count)]
+    assert reader.metadata.title == title and reader.trailer["/Root"]["/Lang"] == "ko"
+    assert pdf.peak_rss_mb() > 20  # the workers reported their resident set
+
+
+def test_render_workers_are_forked_without_the_web_stack():
+    """The fork server imports WeasyPrint and the renderers, not Flask/SQLAlchemy (55 MB in every worker)."""
+    context = pdf._pool_context([__name__])
+    with context.Pool(1) as pool:
+        assert pool.apply(_worker_modules) == ["weasyprint"]
