@@ -7,110 +7,67 @@ Starts the app with gunicorn as the README deploys it (sync workers, ``-w 4``, p
 ``flask db upgrade heads``. It creates an event happening today with ``--badges`` confirmed in-person
 attendees and their signed badges, and one paired door device per door. Each door then POSTs
 ``/api/v1/events/<slug>/checkins`` (its bearer token, a fresh nonce, the next unused badge code) one
-request at a time, each on a new connection, for ``--seconds``. Every answer must be ``ok``.
+request at a time, each on a new connection, for ``--seconds`` in all. Every answer must be ``ok``.
 
-The ceilings, in the same run, with the same gunicorn settings, database and load (16 clients, same
-seconds): ``hello_app``, a Flask app answering a constant; ``write_app``, one SQLAlchemy UPDATE and commit
-per request (the same engine settings and ``BEGIN IMMEDIATE`` on SQLite as eventsys).
-``ratio_write = per_s / ceiling_write_per_s``.
+The ceilings, in the same run, with the same gunicorn settings, database and load (16 clients, the same
+seconds for the write ceilings, half for the trivial ones). The scans and the ceilings take turns in slices
+of a quarter of the time, so a machine that gets busier or quieter weighs on all of them alike:
 
-Prints progress to stderr and one JSON line to stdout. Everything started is stopped, even on failure;
-the whole run is bounded (``--deadline``, 115 s by default).
+- ``ceiling_write_per_s``: ``POST /__bench/update`` of the same app in the same server (one UPDATE and
+  commit of the door's counter row; ``bench/_common.py``, registered for the benchmark only);
+  ``ratio_write = per_s / ceiling_write_per_s``;
+- ``ceiling_hello_per_s``: ``/__bench/hello`` of the same app (a constant);
+- ``ceiling_write_raw_per_s`` and ``ceiling_hello_raw_per_s``: the same from a bare WSGI app (the same engine
+  settings and SQLite write lock as eventsys) and a bare Flask app, the yardsticks used before;
+  ``ratio_write_raw``.
+
+Figures that vary less with the machine's load: the server's CPU milliseconds per scan and per ceiling
+request (``server_cpu_ms``, ``ceiling_write_server_cpu_ms``, ``ceiling_write_raw_server_cpu_ms``: all the
+server's processes, from /proc), and the same endpoint run in this process with the test client on the same
+database (``inproc_ms``, ``inproc_cpu_ms`` and ``statements`` per scan).
+
+Prints progress to stderr and one JSON line to stdout. Everything started is stopped, even on failure; the
+whole run is bounded (``--deadline``, 115 s by default).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
-import os
 import secrets
-import signal
 import sys
 import tempfile
-import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from registration_burst import ROOT, WORKERS, gunicorn, p, prepare_database, request
+from _common import (
+    WORKERS,
+    RequestSpec,
+    arguments,
+    bench_env,
+    create_ceiling_tables,
+    db_kind,
+    deadline,
+    drop_ceiling_tables,
+    for_seconds,
+    gunicorn,
+    in_process,
+    logger,
+    make_app,
+    migrate,
+    percentile,
+    run,
+    server_cpu_seconds,
+)
+
+log = logger("checkin")
+#: The scans and the ceilings take turns this many times.
+SLICES = 4
 
 
-def log(message: str) -> None:
-    print(f"[checkin] {message}", file=sys.stderr, flush=True)
-
-
-# --- the ceilings ----------------------------------------------------------------------------------------
-
-_hello = None
-_engine = None
-
-
-def hello_app(environ, start_response):  # type: ignore[no-untyped-def]
-    """A Flask app with one trivial endpoint: the per-request cost of the framework and the server."""
-    global _hello
-    if _hello is None:
-        from flask import Flask
-
-        _hello = Flask("hello")
-        _hello.add_url_rule("/hello", "hello", lambda: "ok", methods=["GET", "POST"])
-    return _hello(environ, start_response)
-
-
-def write_app(environ, start_response):  # type: ignore[no-untyped-def]
-    """One UPDATE and commit per request (the door's own counter row), nothing else."""
-    global _engine
-    import sqlalchemy as sa
-
-    from eventsys.common.db import write_transaction
-
-    if _engine is None:
-        _engine = sa.create_engine(os.environ["BENCH_DATABASE_URL"], pool_pre_ping=True)
-    door = int((environ.get("QUERY_STRING") or "door=0").partition("=")[2] or 0)
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    if length:
-        environ["wsgi.input"].read(length)
-    with write_transaction(), _engine.begin() as connection:
-        connection.execute(sa.text("UPDATE bench_counter SET n = n + 1 WHERE id = :id"), {"id": door})
-    start_response("204 No Content", [("Content-Length", "0")])
-    return [b""]
-
-
-# --- load --------------------------------------------------------------------------------------------------
-
-
-async def doors_for(port: int, seconds: float, make_request, expect) -> tuple[int, list[float], int, float]:  # type: ignore[no-untyped-def]
-    """Each door sends one request at a time until ``seconds`` pass; returns (done, latencies ms, errors, secs)."""
-    latencies: list[float] = []
-    errors = 0
-    done = 0
-    started = time.perf_counter()
-    stop_at = started + seconds
-
-    async def door(index: int) -> None:
-        nonlocal errors, done
-        while time.perf_counter() < stop_at:
-            item = make_request(index)
-            if item is None:
-                return
-            method, path, body, headers = item
-            sent = time.perf_counter()
-            try:
-                status, _headers, payload = await asyncio.wait_for(request(port, method, path, body, headers), 10)
-            except (OSError, TimeoutError, ValueError, IndexError):
-                errors += 1
-                continue
-            latencies.append((time.perf_counter() - sent) * 1000)
-            done += 1
-            if not expect(status, payload):
-                errors += 1
-
-    count = make_request.doors  # type: ignore[attr-defined]
-    await asyncio.gather(*(door(i) for i in range(count)))
-    return done, latencies, errors, time.perf_counter() - started
-
-
-def setup_event(app, doors: int, badges_count: int) -> tuple[str, list[str], list[str]]:  # type: ignore[no-untyped-def]
+def setup_event(app: Any, doors: int, badges_count: int) -> tuple[str, list[str], list[str]]:
     """An event today with ``badges_count`` badges and ``doors`` devices: (slug, codes, device tokens)."""
     from datetime import UTC, datetime, time, timedelta
     from zoneinfo import ZoneInfo
@@ -167,130 +124,154 @@ def setup_event(app, doors: int, badges_count: int) -> tuple[str, list[str], lis
     return result
 
 
+def scan_body(code: str, door: int) -> dict[str, str]:
+    return {"code": code, "nonce": secrets.token_hex(12), "door": f"Door {door + 1}"}
+
+
+def scanned_ok(status: int, payload: bytes) -> bool:
+    return status == 200 and b'"result":"ok"' in payload.replace(b" ", b"")
+
+
+class Load:
+    """One kind of request sent in slices: totals over the slices."""
+
+    def __init__(self, port: int, next_request: Callable[[int], RequestSpec | None], check: Any) -> None:
+        self.port, self.next_request, self.check = port, next_request, check
+        self.done = 0
+        self.seconds = 0.0
+        self.errors = 0
+        self.latencies: list[float] = []
+        self.cpu = 0.0
+
+    def slice(self, seconds: float, clients: int) -> None:
+        cpu = server_cpu_seconds(self.port)
+        done, took, latencies, errors = run(for_seconds(self.port, seconds, clients, self.next_request, self.check))
+        self.cpu += server_cpu_seconds(self.port) - cpu
+        self.done += done
+        self.seconds += took
+        self.errors += errors
+        self.latencies += latencies
+
+    @property
+    def per_s(self) -> float:
+        return self.done / self.seconds if self.seconds else float("nan")
+
+    @property
+    def cpu_ms(self) -> float:
+        """The server's CPU milliseconds per request (all its processes)."""
+        return round(self.cpu / self.done * 1000, 3) if self.done else float("nan")
+
+
+def in_process_scans(app: Any, slug: str, codes: Iterator[str], tokens: list[str]) -> dict[str, Any]:
+    """The same endpoint in this process: ms, CPU ms and SQL statements per scan."""
+
+    def send(client: Any, i: int) -> None:
+        response = client.post(
+            f"/api/v1/events/{slug}/checkins",
+            json=scan_body(next(codes), i % len(tokens)),
+            headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"},
+        )
+        if response.status_code != 200 or response.get_json()["result"] != "ok":
+            raise RuntimeError(f"in-process scan answered {response.status_code}: {response.get_data(as_text=True)}")
+
+    return in_process(app, send, requests=300)
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, deadline=115.0)
     parser.add_argument("--doors", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--badges", type=int, default=8000)
-    parser.add_argument("--deadline", type=float, default=115.0, help="seconds before the run gives up")
     args = parser.parse_args()
 
-    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("benchmark deadline passed")))
-    signal.alarm(int(args.deadline))
-
-    with tempfile.TemporaryDirectory(prefix="eventsys-bench-") as tmp:
-        database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        db_kind = "postgresql" if database_url.startswith("postgres") else "sqlite"
-        env = {
-            **os.environ,
-            "EVENTSYS_CONFIG": "production",
-            "SECRET_KEY": secrets.token_hex(32),
-            "DATABASE_URL": database_url,
-            "BENCH_DATABASE_URL": database_url,
-            "EVENTSYS_INSTANCE_PATH": tmp,
-            "TASKS_SQLITE_PATH": str(Path(tmp) / "huey.db"),
-            "MAIL_BACKEND": "file",
-            "MAIL_FILE_DIR": str(Path(tmp) / "mail"),
-        }
-        env.pop("REDIS_URL", None)
-        os.environ.update({k: env[k] for k in ("EVENTSYS_INSTANCE_PATH", "TASKS_SQLITE_PATH")})
-        prepare_database(env)
-
-        sys.path.insert(0, str(ROOT))
-        import sqlalchemy as sa
-
-        from eventsys import create_app
-        from eventsys.extensions import db
-
-        app = create_app("production", SECRET_KEY=env["SECRET_KEY"], SQLALCHEMY_DATABASE_URI=database_url)
-        with app.app_context():
-            with db.engine.begin() as connection:
-                connection.execute(sa.text("DROP TABLE IF EXISTS bench_counter"))
-                connection.execute(sa.text("CREATE TABLE bench_counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"))
-                for i in range(args.doors):
-                    connection.execute(sa.text("INSERT INTO bench_counter (id, n) VALUES (:i, 0)"), {"i": i})
-            db.engine.dispose()
+    with tempfile.TemporaryDirectory(prefix="eventsys-bench-") as tmp, deadline(args.deadline):
+        env = bench_env(tmp)
+        kind = db_kind(env)
+        migrate(env, log)
+        app = make_app(env)
+        create_ceiling_tables(app, counters=args.doors)
         log(f"creating {args.badges} attendees with badges and {args.doors} door devices")
         slug, codes, tokens = setup_event(app, args.doors, args.badges)
+        # The last 400 codes are kept for the in-process figures.
+        cursor, spare = iter(codes[:-400]), iter(codes[-400:])
 
-        warm_up = 20 * args.doors
-        cursor = iter(codes)
-
-        def scan(index: int):  # type: ignore[no-untyped-def]
+        def scan(door: int) -> RequestSpec | None:
             code = next(cursor, None)
             if code is None:
                 return None
-            body = json.dumps({"code": code, "nonce": secrets.token_hex(12), "door": f"Door {index + 1}"}).encode()
-            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {tokens[index]}"}
+            body = json.dumps(scan_body(code, door)).encode()
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {tokens[door]}"}
             return "POST", f"/api/v1/events/{slug}/checkins", body, headers
 
-        scan.doors = args.doors  # type: ignore[attr-defined]
+        def constant(method: str, path_for: Callable[[int], str]) -> Callable[[int], RequestSpec]:
+            return lambda door: (method, path_for(door), b"", {})
 
-        def scanned_ok(status: int, payload: bytes) -> bool:
-            return status == 200 and b'"result":"ok"' in payload.replace(b" ", b"")
-
-        def constant(method: str, path_for):  # type: ignore[no-untyped-def]
-            def make(index: int):  # type: ignore[no-untyped-def]
-                return method, path_for(index), b"", {}
-
-            make.doors = args.doors  # type: ignore[attr-defined]
-            return make
+        def status_is(expected: int) -> Callable[[int, bytes], bool]:
+            return lambda status, _payload: status == expected
 
         try:
-            with gunicorn("wsgi:app", env, chdir=ROOT) as port:
-                log(f"eventsys on 127.0.0.1:{port} ({db_kind}), {WORKERS} sync workers; warming up")
-                warm_limit = iter(range(warm_up))
-
-                def warm(index: int):  # type: ignore[no-untyped-def]
-                    return scan(index) if next(warm_limit, None) is not None else None
-
-                warm.doors = args.doors  # type: ignore[attr-defined]
-                asyncio.run(doors_for(port, 30, warm, scanned_ok))
-                done, latencies, errors, seconds = asyncio.run(doors_for(port, args.seconds, scan, scanned_ok))
+            with (
+                gunicorn("_common:bench_app", env) as port,
+                gunicorn("_common:raw_update_app", env) as raw_write_port,
+                gunicorn("_common:raw_hello_app", env) as raw_hello_port,
+            ):
+                log(f"eventsys on 127.0.0.1:{port} ({kind}), bare ceiling apps, {WORKERS} sync workers each")
+                loads = {
+                    "scans": Load(port, scan, scanned_ok),
+                    "write": Load(port, constant("POST", lambda door: f"/__bench/update?door={door}"), status_is(204)),
+                    "write_raw": Load(
+                        raw_write_port, constant("POST", lambda door: f"/write?door={door}"), status_is(204)
+                    ),
+                    "hello": Load(port, constant("GET", lambda _door: "/__bench/hello"), status_is(200)),
+                    "hello_raw": Load(raw_hello_port, constant("GET", lambda _door: "/__bench/hello"), status_is(200)),
+                }
+                log("warming up every worker")
+                for name, load in loads.items():
+                    warm = Load(load.port, load.next_request, load.check)
+                    warm.slice(0.5 if name == "scans" else 0.3, args.doors)
+                    if warm.errors:
+                        raise RuntimeError(f"{name}: {warm.errors} errors while warming up")
+                for number in range(1, SLICES + 1):
+                    for name, load in loads.items():
+                        share = args.seconds / SLICES / (2 if name.startswith("hello") else 1)
+                        load.slice(share, args.doors)
+                    log(
+                        f"slice {number}/{SLICES}: "
+                        + ", ".join(f"{name} {load.per_s:.0f}/s" for name, load in loads.items())
+                    )
                 if next(cursor, None) is None:
                     log("warning: the badges ran out before the time was up; raise --badges")
-                per_s = done / seconds
-                p50, p99 = p(latencies, 0.5), p(latencies, 0.99)
-                log(f"check-ins: {per_s:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, errors {errors}")
-
-            with gunicorn("checkin:hello_app", env, chdir=ROOT / "bench") as port:
-                hello = constant("GET", lambda i: "/hello")
-                asyncio.run(doors_for(port, 1, hello, lambda s, _b: s == 200))
-                hello_done, _l, hello_errors, hello_s = asyncio.run(
-                    doors_for(port, args.seconds, hello, lambda s, _b: s == 200)
-                )
-                log(f"ceiling, trivial endpoint: {hello_done / hello_s:.0f}/s (errors {hello_errors})")
-
-            with gunicorn("checkin:write_app", env, chdir=ROOT / "bench") as port:
-                write = constant("POST", lambda i: f"/write?door={i}")
-                asyncio.run(doors_for(port, 1, write, lambda s, _b: s == 204))
-                write_done, _l, write_errors, write_s = asyncio.run(
-                    doors_for(port, args.seconds, write, lambda s, _b: s == 204)
-                )
-                log(f"ceiling, one UPDATE + commit: {write_done / write_s:.0f}/s (errors {write_errors})")
+            figures = in_process_scans(app, slug, spare, tokens)
+            log(f"in process: {figures}")
         finally:
-            signal.alarm(0)
-            with app.app_context():
-                if db_kind == "postgresql":
-                    with db.engine.begin() as connection:
-                        connection.execute(sa.text("DROP TABLE IF EXISTS bench_counter"))
-                db.engine.dispose()
+            if kind == "postgresql":
+                drop_ceiling_tables(app)
 
-    ceiling_write = write_done / write_s
+    scans = loads["scans"]
+    for name, load in loads.items():
+        if name != "scans" and load.errors:
+            raise RuntimeError(f"the {name} ceiling failed {load.errors} requests")
     result = {
         "bench": "checkin",
-        "db": db_kind,
+        "db": kind,
         "doors": args.doors,
-        "seconds": args.seconds,
+        "seconds": round(scans.seconds, 1),
         "workers": WORKERS,
-        "scans": done,
-        "per_s": round(per_s, 1),
-        "p50_ms": round(p(latencies, 0.50), 1),
-        "p99_ms": round(p(latencies, 0.99), 1),
-        "errors": errors,
-        "ceiling_hello_per_s": round(hello_done / hello_s, 1),
-        "ceiling_write_per_s": round(ceiling_write, 1),
-        "ratio_write": round(per_s / ceiling_write, 3),
+        "scans": scans.done,
+        "per_s": round(scans.per_s, 1),
+        "p50_ms": round(percentile(scans.latencies, 0.50), 1),
+        "p99_ms": round(percentile(scans.latencies, 0.99), 1),
+        "errors": scans.errors,
+        "ceiling_hello_per_s": round(loads["hello"].per_s, 1),
+        "ceiling_write_per_s": round(loads["write"].per_s, 1),
+        "ratio_write": round(scans.per_s / loads["write"].per_s, 3),
+        "ceiling_hello_raw_per_s": round(loads["hello_raw"].per_s, 1),
+        "ceiling_write_raw_per_s": round(loads["write_raw"].per_s, 1),
+        "ratio_write_raw": round(scans.per_s / loads["write_raw"].per_s, 3),
+        "server_cpu_ms": scans.cpu_ms,
+        "ceiling_write_server_cpu_ms": loads["write"].cpu_ms,
+        "ceiling_write_raw_server_cpu_ms": loads["write_raw"].cpu_ms,
+        **figures,
     }
     print(json.dumps(result))
     return 0

@@ -196,10 +196,15 @@ class _Tally:
 _LOCKED = "eventsys_locked_events"
 
 
+#: Events locked in this transaction whose limits were read before the lock (``_tally`` re-reads them).
+_STALE_LIMITS = "eventsys_stale_limits"
+
+
 @sa_event.listens_for(Session, "after_transaction_end")
 def _forget_locks(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_LOCKED, None)
+        session.info.pop(_STALE_LIMITS, None)
 
 
 def _lock(event: Event) -> None:
@@ -212,11 +217,10 @@ def _lock(event: Event) -> None:
     locked.add(event.id)
     # The event may have been loaded before the lock; others may have changed its limits since. (An SQLite
     # transaction that held the write lock from BEGIN IMMEDIATE read current data.)
+    # ``_tally`` re-reads them, with the quotas, in the same statement.
     fresh_needed = claimed_late or db.session.get_bind().dialect.name != "sqlite"
-    if fresh_needed and sa.inspect(event).persistent and event not in db.session.dirty:
-        limits = db.session.execute(_LIMITS, {"event_id": event.id}).one()._mapping
-        for key in ("capacity", "online_capacity", "offer_hours"):
-            set_committed_value(event, key, limits[key])
+    if fresh_needed and sa.inspect(event).persistent:
+        db.session.info.setdefault(_STALE_LIMITS, set()).add(event.id)
 
 
 def _reread(registration: Registration) -> None:
@@ -238,8 +242,17 @@ def _race_window() -> None:
 _event_t = Event.__table__
 _registration_t = Registration.__table__
 _quota_t = CategoryQuota.__table__
-_LIMITS = sa.select(_event_t.c.capacity, _event_t.c.online_capacity, _event_t.c.offer_hours).where(
-    _event_t.c.id == sa.bindparam("event_id")
+#: The event's limits and its quotas (one row per quota, or one row with no quota).
+_LIMITS_AND_QUOTAS = (
+    sa.select(
+        _event_t.c.capacity,
+        _event_t.c.online_capacity,
+        _event_t.c.offer_hours,
+        _quota_t.c.category,
+        _quota_t.c.seats,
+    )
+    .select_from(_event_t.outerjoin(_quota_t, _quota_t.c.event_id == _event_t.c.id))
+    .where(_event_t.c.id == sa.bindparam("event_id"))
 )
 _QUOTAS = sa.select(_quota_t.c.category, _quota_t.c.seats).where(_quota_t.c.event_id == sa.bindparam("event_id"))
 _COUNTS = (
@@ -265,10 +278,21 @@ _REGISTRATION_OF = sa.select(Registration).where(
 )
 
 
-def _count(event: Event) -> _Tally:
-    """Count held seats and places for ``event`` (one query for the quotas, one for the registrations)."""
+def _count(event: Event, *, reread_limits: bool = False) -> _Tally:
+    """Count held seats and places for ``event`` (one query for the quotas, one for the registrations).
+
+    ``reread_limits``: the event's capacity, online capacity and offer hours are read again with the quotas
+    (unless the event has changes of its own not flushed yet).
+    """
     params = {"event_id": event.id}
-    quotas = {category: seats for category, seats in db.session.execute(_QUOTAS, params)}
+    if reread_limits:
+        rows = db.session.execute(_LIMITS_AND_QUOTAS, params).all()
+        if rows and event not in db.session.dirty:
+            for key in ("capacity", "online_capacity", "offer_hours"):
+                set_committed_value(event, key, rows[0]._mapping[key])
+        quotas = {row.category: row.seats for row in rows if row.category is not None}
+    else:
+        quotas = {category: seats for category, seats in db.session.execute(_QUOTAS, params)}
     tally = _Tally(capacity=event.capacity, quotas=quotas, online_capacity=event.online_capacity)
     rows = db.session.execute(_COUNTS, params)
     for mode, status, category, meanwhile, n in rows:
@@ -284,7 +308,9 @@ def _count(event: Event) -> _Tally:
 
 def _tally(event: Event) -> _Tally:
     """The counts to decide on; call only after ``_lock(event)``."""
-    tally = _count(event)
+    stale: set[int] = db.session.info.get(_STALE_LIMITS) or set()
+    tally = _count(event, reread_limits=event.id in stale)
+    stale.discard(event.id)
     _race_window()
     return tally
 

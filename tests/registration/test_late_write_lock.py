@@ -294,3 +294,47 @@ def test_registration_rows_are_whole(sqlite_url: str, sent: Sent) -> None:
         assert db.session.scalar(sa.select(Person.id).where(Person.email == "attendeerefused@example.org")) is None
         db.session.remove()
         db.engine.dispose()
+
+
+# --- what one registration and one scan cost, in SQL statements ----------------------------------------
+
+
+def statements_of_one_registration(url: str) -> list[str]:
+    def build() -> str:
+        event = factories.EventFactory(capacity=50, status=EventStatus.PUBLISHED, slug=f"s-{secrets.token_hex(4)}")
+        factories.OrganizationFactory(name="Seoul Metropolitan Government")
+        db.session.flush()
+        return event.slug
+
+    slug = setup(url, build)
+    app = concurrent_app(url)
+    client = app.test_client()
+    page = client.get(f"/events/{slug}/register").get_data(as_text=True)
+    form = {"csrf_token": CSRF_RE.search(page).group(1), "name": "Kim Min-ji", "email": "minji@example.org"}  # type: ignore[union-attr]
+    form.update({"organization": "Seoul Metropolitan Government", "mode": "in_person", "consent": "y"})
+    form.update({"when_full": "waitlist", "language": "en"})
+    with app.app_context():
+        engine = db.engine
+    with Statements(engine) as seen:
+        assert client.post(f"/events/{slug}/register", data=form).status_code == 302
+    with app.app_context():
+        db.engine.dispose()
+    return seen
+
+
+def test_one_registration_reads_first_and_locks_late_in_eight_statements_on_sqlite(sqlite_url: str, sent: Sent) -> None:
+    seen = statements_of_one_registration(sqlite_url)
+    assert seen[0].startswith("SELECT event.id")  # the event, before any lock
+    assert seen[1] == "BEGIN IMMEDIATE"  # the write lock, taken by the service
+    assert len(seen) == 8, seen  # the lock, person, limits and quotas, counts, organization, two INSERTs
+    assert [s.split(" (")[0] for s in seen if s.startswith("INSERT")] == [
+        "INSERT INTO person",
+        "INSERT INTO registration",
+    ]
+
+
+def test_one_registration_on_postgresql(postgres_url: str, sent: Sent) -> None:
+    seen = statements_of_one_registration(postgres_url)
+    assert any("FOR UPDATE" in s for s in seen)  # the event's row lock
+    core = [s for s in seen if not s.startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(core) == 8, seen  # event, lock, person, limits and quotas, counts, organization, two INSERTs

@@ -1,0 +1,84 @@
+"""What one door scan costs in SQL statements, through the real API, on a real SQLite file and on PostgreSQL.
+
+A scan is the busiest request of an event day. It reads what it needs in four statements (the event, the door
+device, the day's list, and one row with the badge, registration, person and organization), then takes the
+lock, looks for a live entry and writes the entry with one INSERT. On SQLite the write lock is taken only
+then (``BEGIN IMMEDIATE`` after the reads) and no SAVEPOINT is needed: 7 statements (there were 9).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+
+from eventsys.checkin import services
+from eventsys.checkin.models import DoorDevice
+from eventsys.common.tokens import new_token
+from eventsys.extensions import db
+from tests.checkin.checkin_helpers import attendee, event_today
+from tests.registration import test_concurrency as concurrency
+from tests.registration.test_concurrency import concurrent_app, setup
+
+postgres_url = concurrency.postgres_url  # fixture: a PostgreSQL schema of its own
+sqlite_url = concurrency.sqlite_url  # fixture: an SQLite file
+
+
+def statements_of_one_scan(url: str) -> tuple[str, list[str]]:
+    def build() -> tuple[str, list[str], str]:
+        event = event_today(slug=f"q-{secrets.token_hex(4)}")
+        codes = [attendee(event).code for _ in range(3)]
+        device = DoorDevice(event_id=event.id, name="North door", token=new_token())
+        db.session.add(device)
+        services.ensure_default_lists(event)
+        db.session.flush()
+        return event.slug, codes, device.token
+
+    slug, codes, token = setup(url, build)
+    app = concurrent_app(url)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def scan(code: str) -> str:
+        response = client.post(
+            f"/api/v1/events/{slug}/checkins", json={"code": code, "nonce": secrets.token_hex(8)}, headers=headers
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()["result"]
+
+    assert scan(codes[0]) == "ok"  # the first scan of a worker reads the event's key once
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = scan(codes[1])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert scan(codes[1]) == "already_checked_in"
+    with app.app_context():
+        db.engine.dispose()
+    return result, seen
+
+
+def test_one_scan_is_seven_statements_on_sqlite_and_locks_after_reading(sqlite_url: str) -> None:
+    result, seen = statements_of_one_scan(sqlite_url)
+    assert result == "ok"
+    assert len(seen) == 7, seen
+    reads, lock, writes = seen[:4], seen[4], seen[5:]
+    assert all(s.startswith("SELECT") for s in reads)
+    assert "FROM badge JOIN registration" in reads[3]  # the admission facts in one row
+    assert lock == "BEGIN IMMEDIATE"
+    assert writes[0].startswith("SELECT checkin.id FROM checkin") and writes[1].startswith("INSERT INTO checkin")
+
+
+def test_one_scan_on_postgresql(postgres_url: str) -> None:
+    result, seen = statements_of_one_scan(postgres_url)
+    assert result == "ok"
+    assert len(seen) == 9, seen  # the 4 reads, the badge's row lock, the live entry, SAVEPOINT, INSERT, RELEASE
+    assert "FOR UPDATE" in seen[4]
+    assert [s.split(" ")[0] for s in seen[6:]] == ["SAVEPOINT", "INSERT", "RELEASE"]
