@@ -12,75 +12,23 @@ Prints progress to stderr and one JSON line last on stdout.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import http.client
 import json
-import os
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import arguments, bench_env, db_kind, deadline, gunicorn, logger, make_app, migrate
+
 WORKERS = 2
 
-
-def log(message: str) -> None:
-    print(f"[agenda] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def gunicorn(env: dict[str, str]) -> Iterator[int]:
-    """Serve the app with gunicorn on 127.0.0.1 and a free port; stop it (and its workers) on exit."""
-    port = free_port()
-    command = [
-        str(VENV_BIN / "gunicorn"),
-        "-w",
-        str(WORKERS),
-        "-b",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "--chdir",
-        str(ROOT),
-        "wsgi:app",
-    ]
-    process = subprocess.Popen(command, env=env, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {process.returncode}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start listening in time")
-            time.sleep(0.1)
-        yield port
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+log = logger("agenda")
 
 
 def build_agenda(sessions: int, speakers: int, rooms: int, tag: str) -> str:
@@ -215,47 +163,20 @@ def measure(port: int, path: str, requests: int) -> tuple[float, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, deadline=110.0)
     parser.add_argument("--sessions", type=int, default=300)
     parser.add_argument("--speakers", type=int, default=150)
     parser.add_argument("--rooms", type=int, default=8)
     parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--deadline", type=float, default=110.0, help="seconds before the run gives up")
     args = parser.parse_args()
 
-    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("benchmark deadline passed")))
-    signal.alarm(int(args.deadline))
-
-    with tempfile.TemporaryDirectory(prefix="eventsys-bench-") as tmp:
-        database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        db_kind = "postgresql" if database_url.startswith("postgres") else "sqlite"
-        env = {
-            **os.environ,
-            "EVENTSYS_CONFIG": "production",
-            "SECRET_KEY": secrets.token_hex(32),
-            "DATABASE_URL": database_url,
-            "EVENTSYS_INSTANCE_PATH": tmp,
-            "TASKS_SQLITE_PATH": str(Path(tmp) / "huey.db"),
-            "MAIL_BACKEND": "file",
-            "MAIL_FILE_DIR": str(Path(tmp) / "mail"),
-        }
-        env.pop("REDIS_URL", None)
-        os.environ.update({k: env[k] for k in ("EVENTSYS_INSTANCE_PATH", "TASKS_SQLITE_PATH")})
-        log("migrating (flask db upgrade heads)")
-        subprocess.run(
-            [str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade", "heads"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            timeout=60,
-        )
-        sys.path.insert(0, str(ROOT))
-        from eventsys import create_app
-
-        app = create_app("production", SECRET_KEY=env["SECRET_KEY"], SQLALCHEMY_DATABASE_URI=database_url)
+    with tempfile.TemporaryDirectory(prefix="eventsys-bench-") as tmp, deadline(args.deadline):
+        env = bench_env(tmp)
+        kind = db_kind(env)
+        migrate(env, log)
+        app = make_app(env)
         tag = secrets.token_hex(3)
-        log(f"building agendas: {args.sessions} and {args.sessions // 10} sessions ({db_kind})")
+        log(f"building agendas: {args.sessions} and {args.sessions // 10} sessions ({kind})")
         with app.app_context():
             big = build_agenda(args.sessions, args.speakers, args.rooms, f"big-{tag}")
             small = build_agenda(args.sessions // 10, max(args.speakers // 10, 2), args.rooms, f"small-{tag}")
@@ -268,8 +189,8 @@ def main() -> int:
         }
         log(f"query counts (page, ics): {queries}")
         uncached = {
-            kind: uncached_ms(app, f"/events/{big}/{path}")
-            for kind, path in (("page", "agenda"), ("ics", "agenda.ics"))
+            name: uncached_ms(app, f"/events/{big}/{path}")
+            for name, path in (("page", "agenda"), ("ics", "agenda.ics"))
         }
         log(f"uncached in-process renders (ms): {uncached}")
         with app.app_context():
@@ -277,17 +198,16 @@ def main() -> int:
 
             db.engine.dispose()
 
-        with gunicorn(env) as port:
+        with gunicorn("wsgi:app", env, workers=WORKERS) as port:
             log(f"eventsys on 127.0.0.1:{port}, {WORKERS} sync workers")
             for path in (f"/events/{big}/agenda", f"/events/{big}/agenda.ics"):
                 measure(port, path, 10)  # warm-up: every worker imports, connects and renders once
             page_p50, page_bytes = measure(port, f"/events/{big}/agenda", args.requests)
             ics_p50, ics_bytes = measure(port, f"/events/{big}/agenda.ics", args.requests)
-        signal.alarm(0)
 
     result = {
         "bench": "agenda",
-        "db": db_kind,
+        "db": kind,
         "sessions": args.sessions,
         "speakers": args.speakers,
         "rooms": args.rooms,
