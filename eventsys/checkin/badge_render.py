@@ -33,7 +33,7 @@ STYLESHEET = ROOT / "static" / "css" / "badge.css"
 
 LAYOUTS = ("a6", "a4x4", "labels")
 #: Badges per chunk rendered in one WeasyPrint document.
-CHUNK = 50
+CHUNK = 100
 #: Chunks a worker process renders before it is replaced (bounds its memory).
 CHUNKS_PER_WORKER = 20
 #: Worker processes for a bulk run.
@@ -143,11 +143,27 @@ def _template() -> jinja2.Template:
     return pdf.template(TEMPLATE)
 
 
+@pdf.warm_up_workers
 def warm_up() -> None:
-    """Load the template, the stylesheet and the fonts now (before forking workers)."""
+    """Load the template, the stylesheet and the fonts now: render a sample badge in every script and weight
+    (in the workers' fork server, so that each worker starts with them loaded)."""
     _template()
     pdf.stylesheet(STYLESHEET)
     pdf.font_config()
+    render_badges([_SAMPLE], "a6")
+
+
+_SAMPLE = BadgeSheetItem(
+    name="Zoë Łukasz 김서연 محمد Ольга",
+    organization="서울디지털재단 Ville de Paris",
+    title="정책관 Director",
+    category_key="speaker",
+    category_label="Speaker",
+    event_name="WeGO 2022",
+    event_dates="23 Feb 2022 \u2013 24 Feb 2022",
+    code="WARMUP",
+    qr_alt="Badge code",
+)
 
 
 def document_html(items: Sequence[BadgeSheetItem], layout: str, *, lang: str = "en", title: str = "Badges") -> str:
@@ -198,6 +214,11 @@ def chunks(items: Sequence[BadgeSheetItem], layout: str, size: int = CHUNK) -> I
     return pdf.chunked(items, max(per_page, size - size % per_page))
 
 
+def start_workers() -> None:
+    """Start the render workers' fork server now (its imports and warm-up overlap the caller's queries)."""
+    pdf.start_workers([__name__])
+
+
 def render_bulk(
     items: Sequence[BadgeSheetItem],
     layout: str,
@@ -243,6 +264,7 @@ __all__ = [
     "name_font_size",
     "render_badges",
     "render_bulk",
+    "start_workers",
     "text_direction",
     "warm_up",
 ]

@@ -447,6 +447,9 @@ def render_batch(batch: BadgeBatch, *, processes: int | None = None) -> None:
     Badges missing for confirmed in-person registrations are issued first; every badge printed gets
     ``printed_at``, so "only those not printed yet" later prints the late registrants.
     """
+    workers = processes if processes is not None else current_app.config.get("BADGE_PROCESSES", badge_render.PROCESSES)
+    if workers > 1:
+        badge_render.start_workers()  # the render processes' start overlaps loading the badges below
     event = db.session.get(Event, batch.event_id)
     assert event is not None
     batch.status = BadgeBatchStatus.RUNNING
@@ -486,9 +489,7 @@ def render_batch(batch: BadgeBatch, *, processes: int | None = None) -> None:
             out,
             lang=language,
             title=title,
-            processes=processes
-            if processes is not None
-            else current_app.config.get("BADGE_PROCESSES", badge_render.PROCESSES),
+            processes=workers,
             progress=progress,
         )
     partial.replace(path)

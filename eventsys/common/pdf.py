@@ -277,16 +277,50 @@ def chunked(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
         yield list(items[start : start + size])
 
 
-def _worker_start(warm_up: Callable[[], None] | None) -> None:
-    """A render worker's start: load what every chunk needs, then keep the garbage collector off it.
+#: Warm-ups of the renderer modules, run once in the workers' fork server (``eventsys_pdf_warm``).
+_WORKER_WARM_UPS: list[Callable[[], None]] = []
+#: Warm-ups already run in this process (a worker inherits the fork server's).
+_WARMED: set[Callable[[], None]] = set()
 
-    Everything loaded now (modules, the parsed stylesheet, fonts, templates) lives as long as the worker, so
-    ``gc.freeze()`` moves it out of the collector's sight: collections during a chunk then walk only that
-    chunk's objects instead of the whole heap every few thousand allocations.
+
+def warm_up_workers(warm_up: Callable[[], None]) -> Callable[[], None]:
+    """Register a renderer module's ``warm_up`` to run in the fork server before workers are forked."""
+    if warm_up not in _WORKER_WARM_UPS:
+        _WORKER_WARM_UPS.append(warm_up)
+    return warm_up
+
+
+def run_worker_warm_ups() -> None:
+    """In the fork server: run the registered warm-ups, then freeze what they loaded (see ``_worker_start``).
+
+    A failing warm-up is logged and left to the workers (they run it again and fail visibly there).
     """
-    if warm_up is not None:
-        warm_up()
+    import logging
+
+    for warm_up in _WORKER_WARM_UPS:
+        try:
+            warm_up()
+        except Exception:
+            logging.getLogger(__name__).exception("PDF worker warm-up %s failed", warm_up)
+        else:
+            _WARMED.add(warm_up)
     gc.collect()
+    gc.freeze()
+
+
+def _worker_start(warm_up: Callable[[], None] | None) -> None:
+    """A render worker's start: load what every chunk needs (unless the fork server did), then keep the
+    garbage collector off it.
+
+    Everything loaded by then (modules, the parsed stylesheet, fonts, templates) lives as long as the worker,
+    so ``gc.freeze()`` moves it out of the collector's sight: collections during a chunk then walk only that
+    chunk's objects instead of the whole heap. Frozen in the fork server already, the inherited objects are
+    not even touched (a collection would write to every one of them and copy their pages into the worker).
+    """
+    if warm_up is not None and warm_up not in _WARMED:
+        warm_up()
+        _WARMED.add(warm_up)
+        gc.collect()
     gc.freeze()
 
 
@@ -311,6 +345,8 @@ def _run_chunk(task: tuple[Callable[[Any], bytes], Any]) -> tuple[bytes, int]:
 #: renderers be imported without ``eventsys/__init__`` and the web stack it loads (see the module).
 _BOOT_FOLDER = Path(__file__).resolve().parent / "pdf_boot"
 _BOOT_MODULE = "eventsys_pdf_boot"
+#: ... and this one last: it runs the renderers' warm-ups (``warm_up_workers``) before any worker is forked.
+_WARM_MODULE = "eventsys_pdf_warm"
 
 
 def _pool_context(preload: Sequence[str]) -> multiprocessing.context.ForkServerContext:
@@ -320,7 +356,7 @@ def _pool_context(preload: Sequence[str]) -> multiprocessing.context.ForkServerC
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([_BOOT_MODULE, __name__, *preload])
+    context.set_forkserver_preload([_BOOT_MODULE, __name__, *preload, _WARM_MODULE])
     # The server is a new interpreter started with this process's environment (Python 3.11 ignores the
     # sys.path it is handed): the boot folder and the app's root go on its PYTHONPATH for its start only.
     saved = os.environ.get("PYTHONPATH")
