@@ -13,7 +13,8 @@ ZIP of one PDF per person.
 
 - ``per_cert_ms``: the job's wall time inside that process divided by the number of certificates, including
   loading fonts and stylesheets and starting the render processes;
-- ``peak_rss_mb``: the largest resident set of any process of the jobs (``ru_maxrss`` of RUSAGE_CHILDREN);
+- ``peak_rss_mb``: the largest resident set of any process of the jobs: ``ru_maxrss`` of the job processes
+  (RUSAGE_CHILDREN) and of the render workers, which report theirs (``eventsys.common.pdf.peak_rss_mb``);
 - ``single_ms``: one certificate PDF rendered in a warm process (median of 10).
 
 Prints progress to stderr and one JSON line to stdout (medians over the rounds). Bounded by ``--deadline``.
@@ -141,6 +142,7 @@ def render_round(database_url: str, folder: Path, run_id: int, processes: int) -
     started = time.perf_counter()
     from eventsys.certificates import services
     from eventsys.certificates.models import CertificateRun, RunStatus
+    from eventsys.common import pdf
     from eventsys.extensions import db
 
     app = make_app(database_url, folder)
@@ -158,6 +160,7 @@ def render_round(database_url: str, folder: Path, run_id: int, processes: int) -
         "process_seconds": time.perf_counter() - started,
         "done": done,
         "own_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": pdf.peak_rss_mb(),  # this process and the render workers it used
     }
 
 
@@ -251,8 +254,11 @@ def main() -> None:
                 raise SystemExit("rendering failed")
             rounds.append(json.loads(result.stdout.strip().splitlines()[-1]))
             log(f"round {number}: {rounds[-1]['seconds']:.2f} s for {rounds[-1]['done']} certificates")
-        # The largest process of the bulk jobs (a job process or a render worker), before the single download.
-        children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        # The largest process of the bulk jobs, before the single download: a job process (reaped by this one)
+        # or a render worker (a child of multiprocessing's fork server, so it reports its own peak).
+        children_peak = max(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, *(r["peak_rss_mb"] for r in rounds)
+        )
         single = subprocess.run(
             [sys.executable, __file__, "--role", "single", "--run-id", str(run_id), *common],
             capture_output=True,

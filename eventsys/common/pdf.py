@@ -34,6 +34,7 @@ import io
 import mimetypes
 import multiprocessing
 import os
+import re
 import resource
 import unicodedata
 import urllib.parse
@@ -43,6 +44,15 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import jinja2
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+)
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -247,8 +257,6 @@ def _prune_image_cache() -> None:
     WeasyPrint keys the cache by URL (the decoded image) and by an md5 of the URL (the image's bytes); a
     QR code is a new ``data:`` URI on every badge, so keeping those would grow the cache with every download.
     """
-    if len(IMAGE_CACHE) <= len(_KEPT_IMAGE_KEYS):
-        return
     for url in [key for key in IMAGE_CACHE if key.startswith("file:") and key not in _KEPT_IMAGE_KEYS]:
         _KEPT_IMAGE_KEYS.add(url)
         digest = hashlib.md5(url.encode(), usedforsecurity=False).hexdigest()
@@ -417,15 +425,13 @@ class PDFConcatenator:
         self.offsets[number] = self.written
         self._write(b"%d 0 obj\n%s\nendobj\n" % (number, buffer.getvalue()))
 
-    def add(self, reader: Any) -> int:
-        """Append every page of ``reader`` (a ``pypdf.PdfReader``); returns how many."""
-        from pypdf.generic import (
-            ArrayObject,
-            DictionaryObject,
-            IndirectObject,
-            NameObject,
-            StreamObject,
-        )
+    def add(self, reader: Any, pages: Sequence[Any] | None = None, *, used_resources_only: bool = False) -> int:
+        """Append ``pages`` (default: all) of ``reader`` (a ``pypdf.PdfReader``); returns how many.
+
+        WeasyPrint gives every page of a document the same resources (all its images and fonts); with
+        ``used_resources_only`` a page takes along only the images and fonts its content draws with (for
+        one page out of a chunk: one person's certificate, not the whole chunk's QR codes).
+        """
 
         numbers: dict[int, int] = {}
         queue: list[int] = []
@@ -436,39 +442,25 @@ class PDFConcatenator:
                 queue.append(reference.idnum)
             return numbers[reference.idnum]
 
-        def renumbered(obj: Any) -> Any:
-            if isinstance(obj, IndirectObject):
-                return IndirectObject(number_for(obj), 0, None)  # type: ignore[arg-type]
-            if isinstance(obj, StreamObject):
-                copy = type(obj)()
-                copy._data = obj._data
-                for key, value in obj.items():
-                    copy[NameObject(key)] = renumbered(value)
-                return copy
-            if isinstance(obj, DictionaryObject):
-                return DictionaryObject({NameObject(key): renumbered(value) for key, value in obj.items()})
-            if isinstance(obj, ArrayObject):
-                return ArrayObject(renumbered(item) for item in obj)
-            return obj
-
         if self.lang is None:
             self.lang = reader.trailer["/Root"].get_object().get("/Lang")
-        pages = [page.indirect_reference for page in reader.pages]
-        page_numbers = {reference.idnum for reference in pages}
-        for reference in pages:
+        references = [page.indirect_reference for page in (reader.pages if pages is None else pages)]
+        page_numbers = {reference.idnum for reference in references}
+        for reference in references:
             self.page_ids.append(number_for(reference))
+        parent = IndirectObject(self.pages_id, 0, None)  # type: ignore[arg-type]
         while queue:
             idnum = queue.pop(0)
             obj = reader.get_object(idnum)
             if idnum in page_numbers:
-                page = DictionaryObject(
-                    {NameObject(key): renumbered(value) for key, value in obj.items() if key != "/Parent"}
-                )
-                page[NameObject("/Parent")] = IndirectObject(self.pages_id, 0, None)  # type: ignore[arg-type]
-                self._write_object(numbers[idnum], page)
-            else:
-                self._write_object(numbers[idnum], renumbered(obj))
-        return len(pages)
+                page = DictionaryObject(obj)
+                if used_resources_only and "/Resources" in page:
+                    page[NameObject("/Resources")] = _used_resources(obj)
+                page[NameObject("/Parent")] = parent
+                obj = page
+            self.offsets[numbers[idnum]] = self.written
+            self._write(b"%d 0 obj\n%s\nendobj\n" % (numbers[idnum], _serialized(obj, number_for, self.pages_id)))
+        return len(references)
 
     def finish(self, title: str = "") -> int:
         """Write the page tree, catalogue, information and cross-reference table; returns the page count."""
@@ -515,6 +507,104 @@ class PDFConcatenator:
             % (len(self.offsets), catalog_id, info_id, xref)
         )
         return len(self.page_ids)
+
+
+_NAMES: dict[str, bytes] = {}
+#: Long arrays of numbers (glyph widths) already written while splitting one chunk, by id (object, bytes).
+_NUMBER_ARRAYS: dict[int, tuple[Any, bytes]] = {}
+
+
+def _numbers_only(array: Any) -> bool:
+    """Whether ``array`` holds only numbers and arrays of numbers (a font's glyph widths)."""
+    return all(
+        type(item) is NumberObject
+        or type(item) is FloatObject
+        or (isinstance(item, ArrayObject) and all(type(i) is NumberObject or type(i) is FloatObject for i in item))
+        for item in array
+    )
+
+
+def _serialized(obj: Any, number_for: Callable[[Any], int], own: int) -> bytes:
+    """``obj`` as PDF syntax, its references renumbered by ``number_for`` (one pass, no copies).
+
+    pypdf's own ``write_to_stream`` escapes every name character by character and goes through a stream for
+    every number; fonts carry thousands of them (glyph widths), so names are cached and numbers formatted
+    here. A reference to object number ``own`` made by the caller (the new page tree) is written as it is.
+    """
+    kind = type(obj)
+    if kind is NumberObject:
+        return b"%d" % obj
+    if kind is FloatObject:
+        return obj.myrepr().encode()
+    if kind is NameObject:
+        name = _NAMES.get(obj)
+        if name is None:
+            buffer = io.BytesIO()
+            obj.write_to_stream(buffer)
+            name = _NAMES[obj] = buffer.getvalue()
+        return name
+    if kind is IndirectObject:
+        return b"%d 0 R" % (own if obj.pdf is None and obj.idnum == own else number_for(obj))
+    if isinstance(obj, ArrayObject):
+        cached = _NUMBER_ARRAYS.get(id(obj))
+        if cached is not None and cached[0] is obj:
+            return cached[1]
+        data = b"[" + b" ".join([_serialized(item, number_for, own) for item in obj]) + b"]"
+        if len(obj) > 8 and _numbers_only(obj):
+            _NUMBER_ARRAYS[id(obj)] = (obj, data)  # glyph widths: the same for every page of a chunk
+        return data
+    if isinstance(obj, DictionaryObject):
+        items = [
+            _serialized(NameObject(key), number_for, own) + b" " + _serialized(value, number_for, own)
+            for key, value in obj.items()
+            if key != "/Length"
+        ]
+        if isinstance(obj, StreamObject):
+            items.append(b"/Length %d" % len(obj._data))
+            return b"<<" + b"\n".join(items) + b">>\nstream\n" + obj._data + b"\nendstream"
+        return b"<<" + b"\n".join(items) + b">>"
+    buffer = io.BytesIO()
+    obj.write_to_stream(buffer)
+    return buffer.getvalue()
+
+
+_DRAWN_XOBJECT = re.compile(rb"/([^\s/<>\[\]()%]+)\s+Do\b")
+_SET_FONT = re.compile(rb"/([^\s/<>\[\]()%]+)\s+[-+.\d]+\s+Tf\b")
+
+
+def _used_resources(page: Any) -> Any:
+    """``page``'s resources with only the images (``Do``) and fonts (``Tf``) its content stream names."""
+
+    contents = page["/Contents"].get_object()
+    streams = [item.get_object() for item in contents] if isinstance(contents, ArrayObject) else [contents]
+    content = b"\n".join(stream.get_data() for stream in streams)
+    used = {
+        "/XObject": {b"/" + name for name in _DRAWN_XOBJECT.findall(content)},
+        "/Font": {b"/" + name for name in _SET_FONT.findall(content)},
+    }
+    resources = DictionaryObject(page["/Resources"].get_object())
+    for kind, names in used.items():
+        if kind in resources:
+            entries = resources[kind].get_object()
+            resources[NameObject(kind)] = DictionaryObject(
+                {NameObject(key): value for key, value in entries.items() if key.encode() in names}
+            )
+    return resources
+
+
+def split_pages(reader: Any, titles: Sequence[str]) -> list[bytes]:
+    """One PDF per page of ``reader`` (a ``pypdf.PdfReader``), each with only what its page uses, titled."""
+    out = []
+    _NUMBER_ARRAYS.clear()
+    for page, title in zip(reader.pages, titles, strict=True):
+        buffer = io.BytesIO()
+        single = PDFConcatenator(buffer)
+        single.lang = reader.trailer["/Root"].get_object().get("/Lang")
+        single.add(reader, [page], used_resources_only=True)
+        single.finish(title)
+        out.append(buffer.getvalue())
+    _NUMBER_ARRAYS.clear()
+    return out
 
 
 def render_chunks(

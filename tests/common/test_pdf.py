@@ -189,3 +189,20 @@ def test_render_workers_are_forked_without_the_web_stack():
     context = pdf._pool_context([__name__])
     with context.Pool(1) as pool:
         assert pool.apply(_worker_modules) == ["weasyprint"]
+
+
+def test_split_pages_gives_one_pdf_a_page_with_only_what_it_draws():
+    pages = "".join(
+        f"<p style='break-after: page'>Person {n}<img src='data:image/png;base64,"
+        f"{base64.b64encode(qr.qr_png(f'CODE {n}')).decode()}'></p>"
+        for n in range(3)
+    )
+    reader = PdfReader(io.BytesIO(pdf.render_pdf(f"<html lang='es'>{pages}</html>")))
+    assert len(reader.pages[0]["/Resources"]["/XObject"]) == 3  # WeasyPrint shares all images between pages
+    singles = pdf.split_pages(reader, ["One", "Two", "Three"])
+    for n, (data, title) in enumerate(zip(singles, ["One", "Two", "Three"], strict=True)):
+        single = PdfReader(io.BytesIO(data), strict=True)
+        [page] = single.pages
+        assert page.extract_text().strip() == f"Person {n}"
+        assert len(page["/Resources"]["/XObject"]) == 1 and len(page["/Resources"]["/Font"]) >= 1
+        assert single.metadata.title == title and single.trailer["/Root"]["/Lang"] == "es"
