@@ -182,6 +182,7 @@ def main() -> int:
     parser.add_argument("--doors", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--badges", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn workers (the README deploys 4)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="eventsys-bench-") as tmp, deadline(args.deadline):
@@ -211,11 +212,11 @@ def main() -> int:
 
         try:
             with (
-                gunicorn("_common:bench_app", env) as port,
-                gunicorn("_common:raw_update_app", env) as raw_write_port,
-                gunicorn("_common:raw_hello_app", env) as raw_hello_port,
+                gunicorn("_common:bench_app", env, workers=args.workers) as port,
+                gunicorn("_common:raw_update_app", env, workers=args.workers) as raw_write_port,
+                gunicorn("_common:raw_hello_app", env, workers=args.workers) as raw_hello_port,
             ):
-                log(f"eventsys on 127.0.0.1:{port} ({kind}), bare ceiling apps, {WORKERS} sync workers each")
+                log(f"eventsys on 127.0.0.1:{port} ({kind}), bare ceiling apps, {args.workers} sync workers each")
                 loads = {
                     "scans": Load(port, scan, scanned_ok),
                     "write": Load(port, constant("POST", lambda door: f"/__bench/update?door={door}"), status_is(204)),
@@ -256,7 +257,7 @@ def main() -> int:
         "db": kind,
         "doors": args.doors,
         "seconds": round(scans.seconds, 1),
-        "workers": WORKERS,
+        "workers": args.workers,
         "scans": scans.done,
         "per_s": round(scans.per_s, 1),
         "p50_ms": round(percentile(scans.latencies, 0.50), 1),

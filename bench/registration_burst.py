@@ -195,6 +195,7 @@ def main() -> int:
     parser.add_argument("--capacity", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn workers (the README deploys 4)")
     args = parser.parse_args()
 
     rounds: list[dict[str, float]] = []
@@ -210,10 +211,10 @@ def main() -> int:
         create_ceiling_tables(app)
         try:
             with (
-                gunicorn("_common:bench_app", env) as port,
-                gunicorn("_common:raw_insert_app", env) as raw_port,
+                gunicorn("_common:bench_app", env, workers=args.workers) as port,
+                gunicorn("_common:raw_insert_app", env, workers=args.workers) as raw_port,
             ):
-                log(f"eventsys on 127.0.0.1:{port}, bare ceiling app on :{raw_port} ({kind}), {WORKERS} sync workers")
+                log(f"eventsys on :{port}, bare ceiling app on :{raw_port} ({kind}), {args.workers} sync workers")
                 warm_up = create_event(app, args.capacity)  # every worker imports, connects and renders once
                 run(registration_round(port, warm_up, WARM_UP, args.concurrency, "warm"))
                 ceiling_round(port, WARM_UP, args.concurrency)
@@ -258,7 +259,7 @@ def main() -> int:
         "attempts": args.attempts,
         "capacity": args.capacity,
         "concurrency": args.concurrency,
-        "workers": WORKERS,
+        "workers": args.workers,
         "rounds": args.rounds,
         "per_s": round(per_s, 1),
         "p50_ms": round(median([r["p50_ms"] for r in rounds]), 1),

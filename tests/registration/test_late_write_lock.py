@@ -233,6 +233,8 @@ def test_registrations_through_the_form_at_once_on_postgresql(postgres_url: str,
 
 
 def api_scans(url: str, doors: int) -> tuple[Counter[str], int]:
+    """``doors`` doors scan one attendee's badge at once: (results, check-in rows)."""
+
     def build() -> tuple[str, str, list[str]]:
         event = event_today(slug=f"d-{secrets.token_hex(4)}")
         badge = attendee(event)
