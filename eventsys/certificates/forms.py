@@ -25,6 +25,11 @@ class TemplateForm(FlaskForm):
     kind = SelectField(
         _l("Kind"), choices=[SelectChoice(kind.value, label) for kind, label in CertificateKind.labels().items()]
     )
+    #: Choices are the app's languages (set by the view).
+    language = SelectField(
+        _l("Language of the texts"),
+        description=_l("The date and the fixed labels, such as the verification line, are printed in it too."),
+    )
     title = _text(_l("Title"), 120, required=True, description=PLACEHOLDER_HELP)
     intro = _text(_l("Line above the name"), 300, description=_l("E.g. “is presented to”."))
     body = TextAreaField(

@@ -42,6 +42,9 @@ class CertificateTemplate(db.Model):
     signatures: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     #: Stored file name of the organizer's logo (a PNG we re-encoded), under the instance folder.
     logo: Mapped[str | None] = mapped_column(sa.String(100))
+    #: The language the texts above are written in. The fixed labels and the date are printed in it too, so
+    #: every copy of a certificate (single, merged, ZIP, email) reads in one language.
+    language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

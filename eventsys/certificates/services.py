@@ -204,11 +204,15 @@ class TemplateData:
     signatures: list[SignatureData] = field(default_factory=list)
     logo: bytes | None = None
     remove_logo: bool = False
+    #: The language the texts are written in (one of the app's LANGUAGES).
+    language: str = "en"
 
 
 def _check_texts(data: TemplateData) -> None:
     if not data.title.strip():
         raise DomainError(_("Give the certificate a title."), code="title_missing", field="title")
+    if data.language not in current_app.config["LANGUAGES"]:
+        raise DomainError(_("Choose one of the languages offered."), code="language_invalid", field="language")
     for name in ("title", "intro", "body"):
         check_placeholders(getattr(data, name), name)
     if len([s for s in data.signatures if s.name.strip()]) > MAX_SIGNATURES:
@@ -258,6 +262,7 @@ def _apply(template: CertificateTemplate, data: TemplateData) -> None:
     template.intro = data.intro.strip()
     template.body = data.body.strip()
     template.place = (data.place or "").strip() or None
+    template.language = data.language
     template.signatures = signatures
     if logo_name is not None:
         template.logo = logo_name
@@ -651,7 +656,7 @@ def render_run(run: CertificateRun, *, processes: int | None = None) -> None:
         )
     )
     template = run.template
-    language = _language_for(template.event, None)
+    language = template.language
     with force_locale(language):
         items = [certificate_item(certificate, template) for certificate in certificates]
         items.sort(key=lambda item: item.recipient.casefold())
@@ -799,9 +804,9 @@ def template_item(
 
 
 def certificate_pdf(certificate: Certificate) -> bytes:
-    """One certificate as a PDF, in the recipient's language (their registration's) for the fixed labels."""
+    """One certificate as a PDF, all of it in its template's language (as in the merged PDF and the ZIP)."""
     template = certificate.template
-    language = _language_for(template.event, certificate.person_id)
+    language = template.language
     with force_locale(language):
         item = certificate_item(certificate, template)
     return render.render_certificates([item], image_roots=(str(image_folder()),), lang=language, title=item.title)
@@ -812,15 +817,18 @@ def preview_pdf(template: CertificateTemplate, texts: dict[str, str] | None = No
     if texts is not None:
         for name in ("title", "intro", "body"):
             check_placeholders(texts.get(name, ""), name)
-    item = template_item(
-        template,
-        recipient=_("Recipient Name"),
-        organization=_("Organization"),
-        citation=_("in recognition of an outstanding contribution"),
-        code="PREVIEW234",
-        texts=texts,
+    with force_locale(template.language):
+        item = template_item(
+            template,
+            recipient=_("Recipient Name"),
+            organization=_("Organization"),
+            citation=_("in recognition of an outstanding contribution"),
+            code="PREVIEW234",
+            texts=texts,
+        )
+    return render.render_certificates(
+        [item], image_roots=(str(image_folder()),), lang=template.language, title=item.title
     )
-    return render.render_certificates([item], image_roots=(str(image_folder()),), title=item.title)
 
 
 # --- Verification and the recipient's page ---------------------------------------------------------------

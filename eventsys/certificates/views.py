@@ -4,9 +4,9 @@ the recipient's certificates from their manage link. Thin: ``eventsys.certificat
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -114,15 +114,23 @@ def _template_data(form: TemplateForm) -> services.TemplateData:
         signatures=signatures,
         logo=_read_upload(request.files.get("logo")),
         remove_logo=bool(form.remove_logo.data),
+        language=form.language.data or "",
     )
+
+
+def _template_form() -> TemplateForm:
+    form = TemplateForm()
+    form.language.choices = list(current_app.config["LANGUAGES"].items())
+    return form
 
 
 @bp.route("/manage/events/<slug>/certificates/templates/new", methods=["GET", "POST"])
 @event_role_required(Role.ORGANIZER)
 def template_new(event: Event) -> Response | tuple[str, int]:
     kind = CertificateKind(request.args.get("kind")) if request.args.get("kind") in set(CertificateKind) else None
-    form = TemplateForm()
+    form = _template_form()
     if request.method == "GET":
+        form.language.data = str(get_locale() or "en")  # the language of the default texts below
         form.kind.data = (kind or CertificateKind.APPRECIATION).value
         for name, value in services.default_texts(kind or CertificateKind.APPRECIATION).items():
             getattr(form, name).data = value
@@ -144,8 +152,9 @@ def template_new(event: Event) -> Response | tuple[str, int]:
 @event_role_required(Role.ORGANIZER)
 def template_edit(event: Event, template_id: int) -> Response | tuple[str, int]:
     template = _template(event, template_id)
-    form = TemplateForm()
+    form = _template_form()
     if request.method == "GET":
+        form.language.data = template.language
         form.kind.data = template.kind.value
         form.title.data, form.intro.data, form.body.data = template.title, template.intro, template.body
         form.place.data = template.place

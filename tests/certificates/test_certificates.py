@@ -209,7 +209,7 @@ def test_the_editor_refuses_unknown_placeholders_and_previews_unsaved_texts(orga
     db.session.commit()  # the refused request rolls back its own transaction only
     response = organizer_client.post(
         f"/manage/events/{slug}/certificates/templates/{template.id}",
-        {"kind": "appreciation", "title": "Thanks", "body": "Dear {{ config }}"},
+        {"kind": "appreciation", "language": "en", "title": "Thanks", "body": "Dear {{ config }}"},
     )
     assert response.status_code == 400
     assert "Only these placeholders can be used" in response.get_data(as_text=True)
@@ -280,7 +280,13 @@ def test_uploads_over_the_size_limit_are_refused(app, event):
 
 def test_the_editor_uploads_a_signature_and_refuses_a_disguised_file(organizer_client, template):
     url = f"/manage/events/{template.event.slug}/certificates/templates/{template.id}"
-    fields = {"kind": "appreciation", "title": "Thanks", "body": "{citation}", "signature_1_name": "Oh Se-hoon"}
+    fields = {
+        "kind": "appreciation",
+        "language": "en",
+        "title": "Thanks",
+        "body": "{citation}",
+        "signature_1_name": "Oh Se-hoon",
+    }
     db.session.commit()  # the refused request rolls back its own transaction only
     bad = organizer_client.post(
         url, {**fields, "signature_1_image": (io.BytesIO(b"GIF89a..."), "sig.png")}, content_type="multipart/form-data"
@@ -357,3 +363,28 @@ def test_online_attendees_who_registered_or_joined(event, template):
     factories.RegistrationFactory(event=event)  # in person
     assert services.online_attendees(event, joined=True) == [joined.person]
     assert set(services.online_attendees(event, joined=False)) == {joined.person, registered.person}
+
+
+def test_a_template_written_in_spanish_prints_every_copy_in_spanish(organizer_client, template):
+    """The labels and the date follow the language the organizer wrote the texts in, not the viewer's or
+    the recipient's, so no certificate mixes two languages."""
+    slug = template.event.slug
+    db.session.commit()
+    url = f"/manage/events/{slug}/certificates/templates/{template.id}"
+    fields = {"kind": "appreciation", "title": "Certificado de reconocimiento", "body": "{citation}"}
+    refused = organizer_client.post(url, {**fields, "language": "fr"})
+    assert refused.status_code == 400 and "Not a valid choice" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert template.language == "en" and template.title == "Certificate of Appreciation"
+
+    assert organizer_client.post(url, {**fields, "language": "es"}).status_code == 302
+    db.session.expire_all()
+    assert template.language == "es"
+    english_speaker = issue(template, name="Kim Min-ji", citation="por su contribución")
+    (text,) = page_texts(services.certificate_pdf(english_speaker))
+    assert "Código del certificado" in text and "Certificate code" not in text
+    preview = organizer_client.client.get(f"{url}/preview.pdf")
+    assert "Código del certificado" in page_texts(preview.data)[0]
+    # The editor shows the choice it was saved with.
+    editor = organizer_client.client.get(url).get_data(as_text=True)
+    assert '<option selected value="es">Español</option>' in editor
