@@ -15,9 +15,16 @@ codes, renders chunks of 50 in ``--processes`` worker processes and merges them 
   and ``printed_at`` recorded), including loading fonts and stylesheets and starting the render processes;
 - ``process_seconds``: the same plus the interpreter start and the app's imports;
 - ``peak_rss_mb``: the largest resident set of any process of the jobs (a job process or a render worker):
-  Linux ``ru_maxrss`` of RUSAGE_CHILDREN, the largest of the reaped descendants;
+  Linux ``ru_maxrss``, of the job processes as this process reaps them (RUSAGE_CHILDREN) and of the render
+  workers as they report it with every chunk (they are children of multiprocessing's fork server, which
+  this process never reaps), see ``eventsys.common.pdf.peak_rss_mb``;
 - ``single_ms``: one badge downloaded from the attendee's manage link (``GET /r/<token>/badge.pdf``) through
-  the app, in a warm process: the median of 20.
+  the app, in a warm process: the median of 20;
+- ``reportlab_seconds``: the same badges drawn with ReportLab's canvas and QR widget in one process, as pretix
+  and Indico do (``bench/badges_reportlab.py``, which says how it compares: same design and people, Noto
+  TrueType fonts, Hangul in a non-embedded CID font), timed the same way as ``seconds``; and
+  ``speedup_vs_reportlab`` = ``reportlab_seconds / seconds`` (target: at least 3.5). ``--no-reportlab``
+  skips it; it is also skipped (null) when the deadline leaves no time for it.
 
 Prints progress to stderr and one JSON line to stdout (medians over the rounds). Bounded by ``--deadline``.
 """
@@ -258,10 +265,16 @@ def run_job(database_url: str, workdir: Path, event_id: int, processes: int) -> 
 
         pages = len(PdfReader(path).pages)
         size = path.stat().st_size
-    print(
-        json.dumps({"seconds": job_seconds, "imports_seconds": job_started - started, "pages": pages, "bytes": size}),
-        flush=True,
-    )
+    from eventsys.common import pdf
+
+    report = {
+        "seconds": job_seconds,
+        "imports_seconds": job_started - started,
+        "pages": pages,
+        "bytes": size,
+        "peak_rss_mb": pdf.peak_rss_mb(),  # this process and the render workers it used
+    }
+    print(json.dumps(report), flush=True)
 
 
 def one_round(database_url: str, workdir: Path, event_id: int, processes: int, timeout: float) -> dict[str, float]:
@@ -285,6 +298,31 @@ def one_round(database_url: str, workdir: Path, event_id: int, processes: int, t
     report = json.loads(out.decode().strip().splitlines()[-1])
     report["process_seconds"] = wall
     return report
+
+
+def reportlab_round(database_url: str, workdir: Path, event_id: int, timeout: float) -> dict[str, float] | None:
+    """The same badges drawn with ReportLab in a fresh process (bench/badges_reportlab.py); None if skipped."""
+    try:
+        import reportlab  # noqa: F401
+    except ImportError:
+        log("ReportLab is not installed (requirements-dev.txt): skipping the comparison")
+        return None
+    try:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "badges_reportlab.py"), database_url, str(workdir), str(event_id)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        log(f"ReportLab did not finish within the {timeout:.0f} s the deadline left: no comparison")
+        return None
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise RuntimeError("the ReportLab run failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def peak_rss_of_children_mb() -> float:
@@ -317,6 +355,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--deadline", type=float, default=110.0)
+    parser.add_argument("--no-reportlab", action="store_true", help="skip the ReportLab comparison")
     args = parser.parse_args()
     deadline = time.monotonic() + args.deadline
 
@@ -329,9 +368,11 @@ def main() -> None:
         log(f"seeded in {time.perf_counter() - started:.1f} s")
 
         rounds = []
+        # Time kept for the ReportLab run (about 20-35 s here) after the rounds and the single download.
+        reserve = 0 if args.no_reportlab else 45
         for number in range(args.rounds):
             remaining = deadline - time.monotonic()
-            if remaining < 15:
+            if remaining < 15 or (rounds and remaining < 15 + reserve):
                 log("stopping early: deadline")
                 break
             report = one_round(database_url, workdir, event_id, args.processes, timeout=remaining)
@@ -340,9 +381,17 @@ def main() -> None:
                 f"round {number + 1}: job {report['seconds']:.2f} s, with start-up {report['process_seconds']:.2f} s, "
                 f"{report['pages']} pages, {report['bytes'] / 1e6:.1f} MB"
             )
-        peak = peak_rss_of_children_mb()  # the largest process of any round (job process or render worker)
+        # The largest process of any round: a job process (reaped by this one) or a render worker (reported).
+        peak = max(peak_rss_of_children_mb(), *(r["peak_rss_mb"] for r in rounds))
         single = single_download_ms(database_url, workdir, token)
         log(f"single badge download: {single:.1f} ms (median of 20)")
+        reportlab = None
+        if not args.no_reportlab:
+            remaining = deadline - time.monotonic()
+            log(f"the same badges with ReportLab (up to {remaining:.0f} s)")
+            reportlab = reportlab_round(database_url, workdir, event_id, remaining) if remaining > 10 else None
+            if reportlab is not None:
+                log(f"ReportLab: {reportlab['seconds']:.2f} s for {reportlab['pages']} pages")
 
     result = {
         "bench": "badges",
@@ -356,7 +405,13 @@ def main() -> None:
         "pages": rounds[-1]["pages"],
         "pdf_mb": round(rounds[-1]["bytes"] / 1e6, 2),
         "cpus": os.cpu_count(),
+        "reportlab_seconds": round(reportlab["seconds"], 2) if reportlab else None,
+        "speedup_vs_reportlab": None,
+        "reportlab_peak_rss_mb": round(reportlab["peak_rss_mb"], 1) if reportlab else None,
+        "targets": {"seconds": 5, "peak_rss_mb": 200, "single_ms": 150, "speedup_vs_reportlab": 3.5},
     }
+    if reportlab:
+        result["speedup_vs_reportlab"] = round(reportlab["seconds"] / result["seconds"], 2)
     print(json.dumps(result), flush=True)
 
 

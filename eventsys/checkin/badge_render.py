@@ -1,17 +1,20 @@
 """Badge PDFs: one badge for a download, or thousands in chunks on two worker processes.
 
-The caller (``eventsys.checkin.badges``) turns badges into plain dicts (``BadgeSheetItem``), already
-translated and with the QR drawn, so rendering needs neither Flask nor the database: a worker process gets
-a list of dicts and returns PDF bytes.
+The caller (``eventsys.checkin.badges``) turns badges into plain values (``BadgeSheetItem``), already
+translated, so rendering needs neither Flask nor the database: a worker process gets a list of items and
+returns PDF bytes (the QR is drawn there).
 
-Speed and memory (the 1,000-badge target is 5 s and 200 MB on two cores):
-- the Jinja template, the stylesheet and the fonts are loaded once per process, before the pool forks,
-  so workers start warm;
-- the QR is a 1-bit PNG of one pixel per module (a few hundred bytes), drawn once per code;
-- badges are rendered ``CHUNK`` at a time (badges have no page counters, so chunks are independent) in a
-  ``multiprocessing`` pool whose workers are replaced after ``CHUNKS_PER_WORKER`` chunks: WeasyPrint keeps
-  a whole document in memory and the allocator does not return it to the OS;
-- the parent appends each chunk to the output with pypdf as it arrives, in order.
+Speed and memory (the 1,000-badge target is 5 s and 200 MB on two cores), with
+``eventsys.common.pdf.render_chunks`` doing the parallel part for badges and certificates alike:
+- workers are forked from a fork server that has imported WeasyPrint and this module (not the web stack)
+  and run ``warm_up`` (template, stylesheet, a sample badge in every script and weight, so fonts are loaded),
+  so every worker starts warm; ``start_workers`` starts that server while the caller still queries;
+- the QR is an 8-bit greyscale PNG of one pixel per module (``eventsys.common.qr``, about 0.25 ms a code),
+  which WeasyPrint embeds without re-encoding;
+- badges are rendered ``CHUNK`` at a time (badges have no page counters, so chunks are independent: 100 is
+  where the per-chunk costs, font subsetting above all, stop mattering and a worker still stays near 170 MB),
+  with the garbage collector paused during a chunk; workers are replaced after ``CHUNKS_PER_WORKER`` chunks;
+- chunks are written into the output as they arrive, in order, without holding the whole document.
 """
 
 from __future__ import annotations
