@@ -36,6 +36,7 @@ import multiprocessing
 import os
 import re
 import resource
+import threading
 import unicodedata
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -234,10 +235,13 @@ def render_pdf(
     fetcher = url_fetcher or safe_url_fetcher()
     sheets = [sheet if isinstance(sheet, CSS) else stylesheet(sheet) for sheet in stylesheets]
     document = HTML(string=html, base_url=base_url or STATIC_ROOT.as_uri() + "/", url_fetcher=fetcher)
-    try:
-        pdf = document.write_pdf(stylesheets=sheets, font_config=font_config(), cache=IMAGE_CACHE)
-    finally:
-        _prune_image_cache()
+    # One render at a time per process: the image cache is shared, and pruning it must not pull a generated
+    # image from under another thread's render (rendering holds the GIL nearly all the time anyway).
+    with _RENDER_LOCK:
+        try:
+            pdf = document.write_pdf(stylesheets=sheets, font_config=font_config(), cache=IMAGE_CACHE)
+        finally:
+            _prune_image_cache()
     assert pdf is not None
     return pdf
 
@@ -257,6 +261,7 @@ def _prune_image_cache() -> None:
 
 
 _KEPT_IMAGE_KEYS: set[str] = set()
+_RENDER_LOCK = threading.Lock()
 
 
 # --- Big batches: chunks on worker processes, merged with pypdf ---------------------------------------------
