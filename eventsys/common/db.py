@@ -299,8 +299,22 @@ def _sqlite_on_commit(conn: sa.Connection) -> None:
 
 @sa.event.listens_for(sa.Engine, "rollback")
 def _sqlite_on_rollback(conn: sa.Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        conn.info.pop(_LATE, None)
+    """ROLLBACK before handing the writers' queue on, for the same reason as COMMIT."""
+    if conn.dialect.name != "sqlite":
+        return
+    conn.info.pop(_LATE, None)
+    if not conn.info.get(_WRITER_LOCKED):
+        return
+    if conn.invalidated or conn.closed:  # nothing to roll back here; SQLAlchemy skips it too
+        _release_writer_lock(conn.info)
+        return
+    import sqlite3
+
+    try:
+        conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+    except sqlite3.Error as error:
+        raise sa.exc.DBAPIError.instance("ROLLBACK", None, error, sqlite3.Error) from error
+    finally:
         _release_writer_lock(conn.info)
 
 
