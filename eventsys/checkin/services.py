@@ -24,6 +24,7 @@ Callers commit once. Code outside a web request wraps the transaction in ``write
 
 from __future__ import annotations
 
+import hmac
 import re
 import time
 from collections import Counter
@@ -46,7 +47,7 @@ from eventsys.checkin.models import Badge, CheckIn, CheckInConflict, CheckInDire
 from eventsys.common.db import claim_write_lock, utcnow
 from eventsys.common.errors import DomainError, NotAllowed
 from eventsys.common.timefmt import format_in_zone
-from eventsys.common.tokens import find_by_token, new_token
+from eventsys.common.tokens import looks_like_token, new_token
 from eventsys.events.models import Category, Event, Organization, Person
 from eventsys.extensions import db
 from eventsys.registration.models import Mode, Registration, RegistrationStatus
@@ -784,10 +785,21 @@ def rename_device(device: DoorDevice, name: str) -> DoorDevice:
     return device
 
 
+#: Built once: every request of a door device looks its token up.
+_DEVICE_BY_TOKEN = sa.select(DoorDevice).where(DoorDevice.token == sa.bindparam("token"))
+
+
 def device_for_token(token: str) -> DoorDevice | None:
-    """The active device holding this setup token, or None (unknown or revoked)."""
-    device = find_by_token(DoorDevice, DoorDevice.token, token)
-    if device is None or device.revoked_at is not None:
+    """The active device holding this setup token, or None (unknown or revoked).
+
+    As ``find_by_token`` (a shape check first, a constant-time comparison last), with its statement built once.
+    """
+    if not looks_like_token(token):
+        return None
+    device = db.session.scalar(_DEVICE_BY_TOKEN, {"token": token})
+    if device is None or not hmac.compare_digest(device.token.encode(), token.encode()):
+        return None
+    if device.revoked_at is not None:
         return None
     return device
 
