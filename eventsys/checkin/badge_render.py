@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -78,6 +78,8 @@ class BadgeSheetItem:
     #: The signed badge code the QR carries (drawn by the renderer, in the worker processes).
     code: str
     qr_alt: str
+    #: The QR as a ``data:`` URI if already drawn (a bulk run draws them while its workers start), else "".
+    qr_uri: str = ""
 
 
 # --- Name sizing ------------------------------------------------------------------------------------------
@@ -184,7 +186,7 @@ def document_html(items: Sequence[BadgeSheetItem], layout: str, *, lang: str = "
                 "name_dir": text_direction(item.name),
                 "org_dir": text_direction(item.organization),
                 "title_dir": text_direction(item.title),
-                "qr_uri": qr.qr_png_data_uri(item.code),
+                "qr_uri": item.qr_uri or qr.qr_png_data_uri(item.code),
             }
         )
     return _template().render(badges=badges, layout=layout, spec=LABELS, lang=lang, title=title)
@@ -236,6 +238,9 @@ def render_bulk(
     """Render ``items`` into ``out`` as one PDF; ``progress(done)`` after each chunk. Returns the page count."""
     if layout not in LAYOUTS:
         raise ValueError(f"unknown badge layout {layout!r}")
+    if processes > 1 and len(items) > chunk_size:
+        start_workers()  # (if the caller has not yet) and draw the QR codes here while the server starts
+        items = [item if item.qr_uri else replace(item, qr_uri=qr.qr_png_data_uri(item.code)) for item in items]
     jobs = [(chunk, layout, lang, title) for chunk in chunks(items, layout, chunk_size)]
     done = 0
 
