@@ -244,12 +244,14 @@ _LATE = "eventsys_sqlite_late"
 
 
 def _claim(conn: sa.Connection) -> None:
-    conn.info.pop(_LATE, None)
+    late = conn.info.pop(_LATE, False)
     _acquire_writer_lock(conn)
     try:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     except BaseException:
         _release_writer_lock(conn.info)
+        if late:  # still no transaction: the next write must claim again, never run outside one
+            conn.info[_LATE] = True
         raise
 
 
