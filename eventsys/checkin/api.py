@@ -140,7 +140,7 @@ def _touch(device: DoorDevice | None) -> None:
 
 @bp.post("/events/<slug>/checkins")
 @late_write_lock
-@door_access(services.device_for_token)
+@door_access(DoorDevice)
 def create_checkin(event: Event, door_device: DoorDevice | None) -> tuple[Response, int]:
     """Scan a badge: ``{code | registration_id, list?, door?, nonce, scanned_at?, direction?}``."""
     data = _payload()
@@ -176,7 +176,7 @@ def create_checkin(event: Event, door_device: DoorDevice | None) -> tuple[Respon
 
 @bp.post("/events/<slug>/checkins/<int:checkin_id>/annul")
 @late_write_lock
-@door_access(services.device_for_token)
+@door_access(DoorDevice)
 def annul_checkin(event: Event, door_device: DoorDevice | None, checkin_id: int) -> tuple[Response, int]:
     """Undo a scan (the scanner's "undo last")."""
     checkin = services.annul_checkin(event, checkin_id, actor=None if door_device else _actor(), device=door_device)
@@ -187,7 +187,7 @@ def annul_checkin(event: Event, door_device: DoorDevice | None, checkin_id: int)
 
 
 @bp.get("/events/<slug>/attendees")
-@door_access(services.device_for_token)
+@door_access(DoorDevice)
 def search(event: Event, door_device: DoorDevice | None) -> Response:
     """Find in-person attendees by name (``?q=``): name, organization, category, status and needs only."""
     query = request.args.get("q", "")
@@ -197,7 +197,7 @@ def search(event: Event, door_device: DoorDevice | None) -> Response:
 
 
 @bp.get("/events/<slug>/checkin-lists")
-@door_access(services.device_for_token)
+@door_access(DoorDevice)
 def lists(event: Event, door_device: DoorDevice | None) -> Response:
     """The event's check-in lists (and, for a device, the one it is fixed on)."""
     return jsonify(
@@ -219,7 +219,7 @@ def lists(event: Event, door_device: DoorDevice | None) -> Response:
 
 
 @bp.post("/events/<slug>/attendees/<int:registration_id>/badge")
-@door_access(services.device_for_token)
+@door_access(DoorDevice)
 def print_badge(event: Event, door_device: DoorDevice | None, registration_id: int) -> tuple[Response, int]:
     """Prepare a badge for printing at the door (``{reissue: true}`` for a lost badge); nobody is checked in."""
     data = request.get_json(silent=True)
@@ -238,7 +238,7 @@ def print_badge(event: Event, door_device: DoorDevice | None, registration_id: i
 
 
 @bp.get("/events/<slug>/badges/<int:badge_id>.pdf")
-@door_access(services.device_for_token)
+@door_access(DoorDevice)
 def badge_pdf(event: Event, door_device: DoorDevice | None, badge_id: int) -> Response:
     """The single-badge PDF (A6), for printing at the door. Only a live badge of this event."""
     pdf = services.single_badge_pdf(event, badge_id)
@@ -264,7 +264,7 @@ def _since(raw: str | None) -> datetime | None:
 
 
 @bp.get("/events/<slug>/door-pack")
-@door_access(services.device_for_token)
+@door_access(DoorDevice)
 def door_pack(event: Event, door_device: DoorDevice | None) -> Response:
     """What the scanner page keeps for scanning offline (``?list=<id>&since=<cursor>``); see services.door_pack."""
     checkin_list = _list_for(event, {"list": request.args.get("list")}, door_device, None)
@@ -315,7 +315,7 @@ def _offline_scan(event: Event, item: Any, door_device: DoorDevice | None) -> se
 
 
 @bp.post("/events/<slug>/checkins/batch")
-@door_access(services.device_for_token)
+@door_access(DoorDevice)
 def checkin_batch(event: Event, door_device: DoorDevice | None) -> tuple[Response, int]:
     """Upload scans queued offline: ``{scans: [{kind?, code, list, door, nonce, scanned_at}, ...]}`` → one result each.
 

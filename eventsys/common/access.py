@@ -6,30 +6,37 @@
 - ``site_admin_required``: site admins.
 - ``event_role_required(Role.ORGANIZER)``: organizers of the event named by the ``slug`` URL argument
   (site admins count as organizers everywhere); ``Role.DOOR`` also admits organizers.
-- ``door_access(device_lookup)``: JSON endpoints for the doors: door staff (or organizers) by their session,
+- ``door_access(DoorDevice)``: JSON endpoints for the doors: door staff (or organizers) by their session,
   or a paired door device of that event by its token in an ``Authorization: Bearer`` header.
 
 Anonymous users are sent to the login page, logged-in users without the right get 403, and an unknown
-event slug gets 404. The event is loaded once and handed to the view as ``event``.
+event slug gets 404. The event is loaded once and handed to the view as ``event``; its statement (and, for the
+doors, the one that reads the event and the device together) is built once per process.
 """
 
 from __future__ import annotations
 
 import functools
+import hmac
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import abort, g, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from eventsys.accounts.models import Role
+from eventsys.common.tokens import looks_like_token
 from eventsys.events.models import Event
 from eventsys.extensions import csrf, db, login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 ACCESS_ATTR = "access_rule"
+
+#: Built once: every organizer page and door request loads its event by the slug in the URL.
+_EVENT_BY_SLUG = sa.select(Event).where(Event.slug == sa.bindparam("slug"))
 
 
 def _mark(view: Callable[..., Any], rule: str) -> None:
@@ -100,7 +107,7 @@ def event_role_required(role: Role) -> Callable[[F], F]:
         def wrapped(*args: Any, slug: str, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
+            event = db.session.scalar(_EVENT_BY_SLUG, {"slug": slug})
             if event is None:
                 abort(404)
             if not user_has_role(current_user, event, role):
@@ -113,15 +120,19 @@ def event_role_required(role: Role) -> Callable[[F], F]:
     return decorator
 
 
-def door_access(device_lookup: Callable[[str], Any]) -> Callable[[F], F]:
+def door_access(device_model: type) -> Callable[[F], F]:
     """Door staff of the event in the URL, by session, or one of its door devices, by bearer token.
 
     The view receives ``event`` and ``door_device`` (None for a person; ``flask.g.door_device`` too).
-    ``device_lookup(token)`` returns the active device holding ``token``, or None.
+    ``device_model`` is the door devices' model (``eventsys.checkin.models.DoorDevice``: ``event_id``,
+    ``token``, ``revoked_at``).
 
-    - A request with ``Authorization: Bearer <token>`` is a device's: the session is ignored, and the device
-      must belong to this event and not be revoked (else 401). Device requests are exempt from CSRF: a CSRF
-      attack rides on credentials the browser attaches by itself (cookies), and a browser never attaches an
+    - A request with ``Authorization: Bearer <token>`` is a device's: the session is ignored (neither the
+      login nor CSRF is looked at), and the device must belong to this event and not be revoked (else 401).
+      The event and the device come back from one statement; a token of the wrong shape is refused before
+      any query, and the token found is confirmed with a constant-time comparison (as
+      ``eventsys.checkin.services.device_for_token``). Device requests are exempt from CSRF: a CSRF attack
+      rides on credentials the browser attaches by itself (cookies), and a browser never attaches an
       Authorization header by itself, so a forged cross-site request cannot carry the token.
     - Otherwise the logged-in user needs the door role (or organizer, or site admin) on the event: 401
       without a session, 403 without the role. Requests that change something (not GET/HEAD) must send the
@@ -129,6 +140,15 @@ def door_access(device_lookup: Callable[[str], Any]) -> Callable[[F], F]:
 
     Refusals are JSON (``{"error": code, "message": text}``), never a redirect to the login page.
     """
+    # Built once: the event by its slug with the device holding the token, if that device is the event's.
+    event_and_device = (
+        sa.select(Event, device_model)
+        .outerjoin(
+            device_model,
+            sa.and_(device_model.token == sa.bindparam("token"), device_model.event_id == Event.id),
+        )
+        .where(Event.slug == sa.bindparam("slug"))
+    )
 
     def refuse(status: int, code: str, message: str) -> Any:
         response = jsonify({"error": code, "message": message})
@@ -137,21 +157,34 @@ def door_access(device_lookup: Callable[[str], Any]) -> Callable[[F], F]:
             response.headers["WWW-Authenticate"] = 'Bearer realm="eventsys doors"'
         return response
 
+    def device_request(slug: str, token: str) -> tuple[Event, Any] | None:
+        """The event and its active device holding ``token``, or None."""
+        if not looks_like_token(token):
+            return None
+        row = db.session.execute(event_and_device, {"slug": slug, "token": token}).first()
+        if row is None:
+            return None
+        event, device = row
+        if device is None or not hmac.compare_digest(device.token.encode(), token.encode()):
+            return None
+        if device.revoked_at is not None:
+            return None
+        return event, device
+
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapped(*args: Any, slug: str, **kwargs: Any) -> Any:
-            from flask_babel import gettext as _
-
-            event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
             header = request.headers.get("Authorization", "")
-            device = None
             if header[:7].lower() == "bearer ":
-                device = device_lookup(header[7:].strip())
-                if device is None or event is None or device.event_id != event.id:
+                found = device_request(slug, header[7:].strip())
+                if found is None:
                     return refuse(401, "unauthorized", _("This door link is not valid (any more)."))
+                event, device = found
             else:
+                device = None
                 if not current_user.is_authenticated:
                     return refuse(401, "unauthorized", _("Please log in to see this page."))
+                event = db.session.scalar(_EVENT_BY_SLUG, {"slug": slug})
                 if event is None:
                     return refuse(404, "not_found", _("There is no such event."))
                 if not user_has_role(current_user, event, Role.DOOR):

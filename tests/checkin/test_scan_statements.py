@@ -1,9 +1,10 @@
 """What one door scan costs in SQL statements, through the real API, on a real SQLite file and on PostgreSQL.
 
-A scan is the busiest request of an event day. It reads what it needs in four statements (the event, the door
-device, the day's list, and one row with the badge, registration, person and organization), then takes the
-lock, looks for a live entry and writes the entry with one INSERT. On SQLite the write lock is taken only
-then (``BEGIN IMMEDIATE`` after the reads) and no SAVEPOINT is needed: 7 statements (there were 9).
+A scan is the busiest request of an event day. It reads what it needs in three statements (the event with the
+door device holding the token, the day's list, and one row with the badge, registration, person and
+organization), then takes the lock, looks for a live entry and writes the entry with one INSERT. On SQLite the
+write lock is taken only then (``BEGIN IMMEDIATE`` after the reads) and no SAVEPOINT is needed: 6 statements
+(there were 9, then 7).
 """
 
 from __future__ import annotations
@@ -65,13 +66,14 @@ def statements_of_one_scan(url: str) -> tuple[str, list[str]]:
     return result, seen
 
 
-def test_one_scan_is_seven_statements_on_sqlite_and_locks_after_reading(sqlite_url: str) -> None:
+def test_one_scan_is_six_statements_on_sqlite_and_locks_after_reading(sqlite_url: str) -> None:
     result, seen = statements_of_one_scan(sqlite_url)
     assert result == "ok"
-    assert len(seen) == 7, seen
-    reads, lock, writes = seen[:4], seen[4], seen[5:]
+    assert len(seen) == 6, seen
+    reads, lock, writes = seen[:3], seen[3], seen[4:]
     assert all(s.startswith("SELECT") for s in reads)
-    assert "FROM badge JOIN registration" in reads[3]  # the admission facts in one row
+    assert "FROM event LEFT OUTER JOIN door_device" in reads[0]  # the event and the device in one row
+    assert "FROM badge JOIN registration" in reads[2]  # the admission facts in one row
     assert lock == "BEGIN IMMEDIATE"
     assert writes[0].startswith("SELECT checkin.id FROM checkin") and writes[1].startswith("INSERT INTO checkin")
 
@@ -79,6 +81,7 @@ def test_one_scan_is_seven_statements_on_sqlite_and_locks_after_reading(sqlite_u
 def test_one_scan_on_postgresql(postgres_url: str) -> None:
     result, seen = statements_of_one_scan(postgres_url)
     assert result == "ok"
-    assert len(seen) == 9, seen  # the 4 reads, the badge's row lock, the live entry, SAVEPOINT, INSERT, RELEASE
-    assert "FOR UPDATE" in seen[4]
-    assert [s.split(" ")[0] for s in seen[6:]] == ["SAVEPOINT", "INSERT", "RELEASE"]
+    assert len(seen) == 8, seen  # the 3 reads, the badge's row lock, the live entry, SAVEPOINT, INSERT, RELEASE
+    assert "FROM event LEFT OUTER JOIN door_device" in seen[0]
+    assert "FOR UPDATE" in seen[3]
+    assert [s.split(" ")[0] for s in seen[5:]] == ["SAVEPOINT", "INSERT", "RELEASE"]
