@@ -159,14 +159,25 @@ def register_request_hooks(app: Flask) -> None:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
+    always = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+    ]
+    https_only = [*always, ("Strict-Transport-Security", "max-age=31536000")]
+    keyed = {
+        secure: [(name.lower(), name, value) for name, value in headers]
+        for secure, headers in ((False, always), (True, https_only))
+    }
+
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # Headers.setdefault for each, in one pass over the response's headers (a view may have set its own).
+        headers = response.headers
+        present = {name.lower() for name, _value in headers}
+        wanted = keyed[bool(app.config.get("SESSION_COOKIE_SECURE"))]
+        headers.extend([(name, value) for key, name, value in wanted if key not in present])
         return response
 
     @app.context_processor
