@@ -160,9 +160,13 @@ def public_events() -> Sequence[Event]:
     return db.session.scalars(query).all()
 
 
+#: Built once: every public page and registration POST loads its event by slug.
+_EVENT_BY_SLUG = sa.select(Event).where(Event.slug == sa.bindparam("slug"))
+
+
 def get_public_event(slug: str) -> Event | None:
     """The event with ``slug`` if the public may see it."""
-    event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
+    event = db.session.scalar(_EVENT_BY_SLUG, {"slug": slug})
     if event is None or not event.is_public:
         return None
     return event
