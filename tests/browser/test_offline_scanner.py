@@ -373,6 +373,7 @@ def test_logging_out_offline_warns_about_unsent_scans_and_keeps_them_when_cancel
     context.set_offline(False)
     page = context.new_page()
     page.goto("/manage/")
+    page.wait_for_load_state("networkidle")  # the favicon too, or going offline fails its request
     context.set_offline(True)
 
     dialogs: list[str] = []
