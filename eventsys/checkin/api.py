@@ -7,6 +7,7 @@ Bearer <token>``); see ``eventsys.common.access.door_access``. Answers are JSON;
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,8 @@ from eventsys.extensions import db
 bp = Blueprint("checkin_api", __name__, url_prefix="/api/v1")
 
 CODE_MAX = 512
+#: A control character (below U+0020): refused in every text field.
+CONTROL_RE = re.compile(r"[\x00-\x1f]")
 
 
 class BadRequest(DomainError):
@@ -67,7 +70,7 @@ def _text(data: dict[str, Any], key: str, limit: int, *, required: bool = False)
         if required:
             raise BadRequest(_("%(field)s is missing.", field=key), code="missing_field", field=key)
         return None
-    if not isinstance(value, str) or len(value) > limit or any(ord(ch) < 32 for ch in value):
+    if not isinstance(value, str) or len(value) > limit or CONTROL_RE.search(value):
         raise BadRequest(_("%(field)s is not valid.", field=key), code="bad_field", field=key)
     return value
 
