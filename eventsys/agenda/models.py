@@ -152,9 +152,10 @@ class Session(db.Model):
     sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    #: Deleted from the draft while the latest published version still shows it: the row (with its stars, so
-    #: followers hear of the removal) stays until the next publish, which removes it for good. Sessions that
-    #: are not on the published agenda are deleted at once.
+    #: Deleted from the draft. While the latest published version still shows it, it keeps its stars (so
+    #: followers hear of the removal) until the next publish; then it is retired: speakers, stars and MOU
+    #: links go, the row stays so its id (and calendar UID) is never reused. Never-published sessions are
+    #: deleted at once.
     deleted_at: Mapped[datetime | None]
 
     event: Mapped[Event] = relationship()

@@ -383,28 +383,67 @@ def delete_session(session: Session) -> bool:
 
     A session on the latest published version stays on the public agenda, the feeds and attendees' personal
     agendas until the next publish: it only leaves the draft now (``deleted_at``), keeping its stars so the
-    next publish tells followers it was removed, then removes it for good (see ``publish_agenda``). Any other
-    session goes at once with its speakers and stars. An MOU whose signing ceremony it was keeps its record and
-    no longer names a session (``mou.session_id`` is SET NULL).
+    next publish tells followers it was removed, then retires it (see ``_retire``: its row stays as a tombstone
+    so its id, and so its calendar UID, is never reused). A session only older versions showed is retired at
+    once; one never published goes at once with its speakers and stars. An MOU whose signing ceremony it was
+    keeps its record and no longer names a session.
     """
     lock_event(session.event_id)  # not while the same draft is being published
     if _is_published(session):
         session.deleted_at = utcnow()
         db.session.flush()
         return False
+    if _ever_published(session):
+        session.deleted_at = utcnow()
+        _retire([session.id])
+        return True
     db.session.delete(session)
     db.session.flush()
     return True
 
 
-def _purge_deleted(event: Event) -> int:
-    """Remove for good the sessions deleted from the draft (after publishing a version without them)."""
-    gone = list(
-        db.session.scalars(sa.select(Session).where(Session.event_id == event.id, Session.deleted_at.is_not(None)))
+def _ever_published(session: Session) -> bool:
+    snapshots = db.session.scalars(sa.select(AgendaVersion.snapshot).where(AgendaVersion.event_id == session.event_id))
+    return any(entry["id"] == session.id for snapshot in snapshots for entry in snapshot.get("sessions", []))
+
+
+def is_retired(session: Session) -> bool:
+    """Deleted, and no longer on the published agenda: only its row is left (see ``_retire``)."""
+    return session.deleted_at is not None and not _is_published(session)
+
+
+def _retire(session_ids: list[int]) -> None:
+    """Take deleted sessions off everything (speakers, stars, MOUs) but keep their rows as tombstones.
+
+    A published session's id is part of its iCalendar UID and of the versions' snapshots. SQLite (without
+    AUTOINCREMENT) hands the highest deleted id to the next new row, so a new session would take over the old
+    one's UID in attendees' calendars and look like the old session "changed" in "what changed since version
+    N". Keeping the row keeps its id taken, on every database.
+    """
+    from eventsys.mou.models import Mou
+
+    if not session_ids:
+        return
+    db.session.execute(sa.delete(Star).where(Star.session_id.in_(session_ids)))
+    db.session.execute(sa.delete(SessionSpeaker).where(SessionSpeaker.session_id.in_(session_ids)))
+    db.session.execute(sa.update(Mou).where(Mou.session_id.in_(session_ids)).values(session_id=None))
+    db.session.execute(
+        sa.update(Session).where(Session.id.in_(session_ids)).values(stream_url=None, room_id=None, is_public=False)
     )
-    for session in gone:
-        db.session.delete(session)
     db.session.flush()
+    db.session.expire_all()
+
+
+def _purge_deleted(event: Event) -> int:
+    """Retire the sessions deleted from the draft (after publishing a version without them)."""
+    gone = list(
+        db.session.scalars(
+            sa.select(Session.id).where(
+                Session.event_id == event.id, Session.deleted_at.is_not(None), Session.is_public.is_(True)
+            )
+        )
+    )
+    _retire(gone)
     return len(gone)
 
 

@@ -943,6 +943,8 @@ def session_join(token: str, session_id: int) -> Response | tuple[str, int]:
     session = db.session.get(Session, session_id)
     if session is None or session.event_id != registration.event_id or not session.format.has_online:
         abort(404)
+    if services.is_retired(session):
+        abort(404)
     return join_and_redirect(registration, session.stream_url)
 
 

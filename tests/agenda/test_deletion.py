@@ -13,6 +13,7 @@ from eventsys.agenda.models import Room, Session, SessionKind, SessionSpeaker, S
 from eventsys.events.models import Person
 from eventsys.extensions import db
 from eventsys.mou.models import Mou
+from eventsys.registration.models import Mode
 from tests import factories
 from tests.agenda.conftest import publish
 
@@ -36,6 +37,23 @@ def delete_url(agenda, session) -> str:
 def exists(model, row_id: int) -> bool:
     db.session.expire_all()
     return db.session.get(model, row_id) is not None
+
+
+def is_tombstone(session_id: int) -> bool:
+    """Only the row is left: off the draft, no speakers, stars, room, stream or MOU."""
+    db.session.expire_all()
+    session = db.session.get(Session, session_id)
+    return (
+        session is not None
+        and session.deleted_at is not None
+        and not session.is_public
+        and session.stream_url is None
+        and session.room_id is None
+        and db.session.scalar(sa.select(SessionSpeaker).where(SessionSpeaker.session_id == session_id)) is None
+        and db.session.scalar(sa.select(Star).where(Star.session_id == session_id)) is None
+        and db.session.scalar(sa.select(Mou).where(Mou.session_id == session_id)) is None
+        and session_id not in {s.id for s in services.sessions_of(session.event)}
+    )
 
 
 # --- deleting a session -----------------------------------------------------------------------------------------
@@ -103,8 +121,8 @@ def test_a_published_session_stays_public_until_the_next_publish_and_followers_h
     assert [c["kind"] for c in version.changes] == ["removed"]
     assert [m["To"].addresses[0].addr_spec for m in mail_outbox] == [follower.person.email]
     assert "WeGO activities 2022" in mail_outbox[0].get_body(("plain",)).get_content()
-    # Published without it: now it is removed for good, its stars with it.
-    assert not exists(Session, session.id)
+    # Published without it: now it is retired, its stars and speakers with it (the row stays as a tombstone).
+    assert is_tombstone(session.id)
     assert db.session.scalar(sa.select(Star).where(Star.session_id == session.id)) is None
     html = text(client.get(f"/events/{event.slug}/agenda"))
     assert re.search(r"Removed:\s*WeGO activities 2022", html)  # in "what changed", not on the grid
@@ -242,3 +260,51 @@ def test_the_publish_page_counts_in_singular_and_plural(organizer, agenda) -> No
     db.session.commit()
     html = text(organizer.client.get(url))
     assert "1 public scheduled session will be published" in html and "(1 change)" in html
+
+
+def test_a_retired_sessions_id_and_calendar_uid_are_never_reused(organizer, client, agenda) -> None:
+    """SQLite hands the highest deleted rowid to the next row: a new session must not inherit a published
+    session's UID in subscribers' calendars, nor pass for it in "what changed since version N"."""
+    event = agenda["event"]
+    last = factories.SessionFactory(event=event, title="Closing showcase")  # the highest id of all sessions
+    publish(event)
+    old_uid = f"session-{last.id}@"
+    assert old_uid in text(client.get(f"/events/{event.slug}/agenda.ics"))
+    assert organizer.post(delete_url(agenda, last), {"confirm": "delete"}).status_code == 302
+    version = publish(event)
+    db.session.commit()
+    assert [(c["kind"], c["session_id"]) for c in version.changes] == [("removed", last.id)]
+    assert is_tombstone(last.id)
+
+    newcomer = factories.SessionFactory(event=event, title="Youth hackathon awards")
+    db.session.commit()
+    assert newcomer.id != last.id
+    later = publish(event)
+    db.session.commit()
+    assert [(c["kind"], c["session_id"]) for c in later.changes] == [("added", newcomer.id)]
+    feed = text(client.get(f"/events/{event.slug}/agenda.ics"))
+    assert "Youth hackathon awards" in feed and old_uid not in feed
+
+
+def test_a_session_only_an_older_version_showed_is_retired_at_once(organizer, agenda) -> None:
+    event, session = agenda["event"], agenda["activities"]
+    publish(event)
+    session.is_public = False  # hidden: the next version leaves it out
+    publish(event)
+    db.session.commit()
+    assert organizer.post(delete_url(agenda, session), {"confirm": "delete"}).status_code == 302
+    assert is_tombstone(session.id)
+
+
+def test_a_deleted_sessions_join_link_works_until_the_publish_that_removes_it(organizer, client, agenda) -> None:
+    event, session = agenda["event"], agenda["activities"]
+    session.stream_url = "https://stream.example.org/activities"
+    publish(event)
+    online = factories.RegistrationFactory(event=event, mode=Mode.ONLINE)
+    db.session.commit()
+    join = f"/join/{online.join_token}/sessions/{session.id}"
+    assert organizer.post(delete_url(agenda, session), {"confirm": "delete"}).status_code == 302
+    assert client.get(join).headers["Location"] == "https://stream.example.org/activities"  # still published
+    publish(event)
+    db.session.commit()
+    assert client.get(join).status_code == 404
