@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsys.common.db import enum_column, utcnow
 from eventsys.common.enums import LabelledEnum
+from eventsys.common.tokens import token_matches
 from eventsys.events.models import Category, Event
 from eventsys.extensions import db
 from eventsys.registration.models import Registration
@@ -180,6 +181,10 @@ class DoorDevice(db.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def admits(self, token: str) -> bool:
+        """The one rule for a door's setup link or bearer token: it is this device's, and not revoked."""
+        return token_matches(self.token, token) and self.active
 
 
 class CheckIn(db.Model):

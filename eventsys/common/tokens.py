@@ -30,6 +30,11 @@ def find_by_token(model: type[T], column: Any, token: str) -> T | None:
     if not looks_like_token(token):
         return None
     row = db.session.scalar(sa.select(model).where(column == token))
-    if row is None or not hmac.compare_digest(getattr(row, column.key).encode(), token.encode()):
+    if row is None or not token_matches(getattr(row, column.key), token):
         return None
     return row
+
+
+def token_matches(stored: str | None, token: str) -> bool:
+    """Whether the token a row was found by is really the row's, compared in constant time."""
+    return stored is not None and hmac.compare_digest(stored.encode(), token.encode())
