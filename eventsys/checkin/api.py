@@ -92,6 +92,11 @@ def _scanned_at(data: dict[str, Any]) -> datetime | None:
     return value
 
 
+def _code_of(data: dict[str, Any]) -> str:
+    code = data.get("code")
+    return code.strip() if isinstance(code, str) else ""
+
+
 def _list_for(event: Event, data: dict[str, Any], device: DoorDevice | None, at: datetime | None) -> CheckInList:
     """The list named in the request, else the device's, else the default list of the day."""
     if data.get("list") not in (None, ""):
@@ -153,7 +158,16 @@ def create_checkin(event: Event, door_device: DoorDevice | None) -> tuple[Respon
     direction = data.get("direction", "in")
     if direction not in ("in", "out"):
         raise BadRequest(_("direction is in or out."), code="bad_field", field="direction")
-    checkin_list = _list_for(event, data, door_device, scanned_at)
+    registration_id = data.get("registration_id")
+    by_code = direction == "in" and registration_id in (None, "")
+    prefetched = None
+    if by_code and data.get("list") in (None, "") and (door_device is None or door_device.list_id is None):
+        # The busiest case, a badge at the day's door: the day's list and the badge's row in one statement.
+        checkin_list, prefetched = services.day_list_for_scan(event, scanned_at or services.utcnow(), _code_of(data))
+        if checkin_list is None:
+            checkin_list = _list_for(event, data, door_device, scanned_at)
+    else:
+        checkin_list = _list_for(event, data, door_device, scanned_at)
     options = {
         "door": door,
         "nonce": nonce,
@@ -161,7 +175,6 @@ def create_checkin(event: Event, door_device: DoorDevice | None) -> tuple[Respon
         "actor": None if door_device else _actor(),
         "device": door_device,
     }
-    registration_id = data.get("registration_id")
     if registration_id not in (None, "") and direction == "in":
         result = services.redeem_registration(event, registration_id, checkin_list, **options)
     else:
@@ -169,7 +182,7 @@ def create_checkin(event: Event, door_device: DoorDevice | None) -> tuple[Respon
         if direction == "out":
             result = services.record_exit(event, code.strip(), checkin_list, **options)
         else:
-            result = services.redeem_badge(event, code.strip(), checkin_list, **options)
+            result = services.redeem_badge(event, code.strip(), checkin_list, prefetched=prefetched, **options)
     _touch(door_device)
     body = result_json(event, result)
     body["list"] = {"id": checkin_list.id, "name": checkin_list.name}

@@ -380,6 +380,21 @@ _ADMISSION = (
     )
     .where(_badge_t.c.id == sa.bindparam("badge_id"))
 )
+_ADMITTED_BADGES = (
+    _badge_t.join(_registration_t, _registration_t.c.id == _badge_t.c.registration_id)
+    .join(_person_t, _person_t.c.id == _registration_t.c.person_id)
+    .outerjoin(_organization_t, _organization_t.c.id == _person_t.c.organization_id)
+)
+#: The day's default list with the admission facts of one badge (all NULL if there is no such badge).
+_DAY_LIST_AND_ADMISSION = (
+    sa.select(CheckInList, *_ADMISSION.selected_columns)
+    .select_from(CheckInList.__table__.outerjoin(_ADMITTED_BADGES, _badge_t.c.id == sa.bindparam("badge_id")))
+    .where(
+        CheckInList.event_id == sa.bindparam("event_id"),
+        CheckInList.is_default.is_(True),
+        CheckInList.day == sa.bindparam("day"),
+    )
+)
 _LIVE_ENTRY_ID = sa.select(_checkin_t.c.id).where(
     _checkin_t.c.badge_id == sa.bindparam("badge_id"),
     _checkin_t.c.list_id == sa.bindparam("list_id"),
@@ -476,7 +491,37 @@ class _Admission:
     attention: list[str] = field(default_factory=list)
 
 
-def _admit(event: Event, code: str, checkin_list: CheckInList, scanned_at: datetime) -> _Admission:
+@dataclass
+class Prefetched:
+    """A badge's admission row, read with the day's list (``day_list_for_scan``) before the signature is checked."""
+
+    badge_id: int
+    row: sa.Row[Any] | None
+
+
+def day_list_for_scan(event: Event, at: datetime, code: object) -> tuple[CheckInList | None, Prefetched | None]:
+    """``default_list_for(event, at)``, and in the same statement the admission row of the badge ``code`` names.
+
+    The row is only read here; ``redeem_badge`` uses it after verifying the code's signature (a forged code
+    naming a real badge is still refused as invalid). A code that names no badge of this event is not looked up.
+    """
+    try:
+        claims, _payload, _signature = badges.parse_code(code if isinstance(code, str) else "")
+    except badges.InvalidCode:
+        return default_list_for(event, at), None
+    if claims.event_id != event.id:
+        return default_list_for(event, at), None
+    day = at.astimezone(event.tz).date()
+    params = {"event_id": event.id, "day": day, "badge_id": claims.badge_id}
+    found = db.session.execute(_DAY_LIST_AND_ADMISSION, params).first()
+    if found is None:
+        return None, None
+    return found[0], Prefetched(claims.badge_id, found if found.event_id is not None else None)
+
+
+def _admit(
+    event: Event, code: str, checkin_list: CheckInList, scanned_at: datetime, prefetched: Prefetched | None = None
+) -> _Admission:
     """Everything that needs no lock: the signature, the badge, the registration, the list's rules (one query)."""
 
     def refuse(result: str, summary: dict[str, Any] | None = None) -> _Admission:
@@ -489,7 +534,10 @@ def _admit(event: Event, code: str, checkin_list: CheckInList, scanned_at: datet
     if verified.event_id != event.id:
         # Signed with the key of the event it names, and that is another of our events.
         return refuse("wrong_event")
-    row = db.session.execute(_ADMISSION, {"badge_id": verified.badge_id}).first()
+    if prefetched is not None and prefetched.badge_id == verified.badge_id:
+        row = prefetched.row
+    else:
+        row = db.session.execute(_ADMISSION, {"badge_id": verified.badge_id}).first()
     if row is None or row.event_id != event.id or row.code != verified.code:
         return refuse("invalid")
     status, mode, category, needs = row.status, row.mode, row.category, row.accessibility_needs
@@ -546,12 +594,16 @@ def redeem_badge(
     actor: User | None = None,
     device: DoorDevice | None = None,
     now: datetime | None = None,
+    prefetched: Prefetched | None = None,
 ) -> CheckInResult:
-    """Check a badge in on a list: ``ok`` (one new entry) or the reason it may not pass. Never commits."""
+    """Check a badge in on a list: ``ok`` (one new entry) or the reason it may not pass. Never commits.
+
+    ``prefetched``: the badge's admission row as ``day_list_for_scan`` read it with ``checkin_list``.
+    """
     scan = _scan(event, checkin_list, nonce, scanned_at, now)
     # A retried request is recognised below, when its entry is found live (or its nonce refused on insert):
     # the common path spends no query on it.
-    admission = _admit(event, code, checkin_list, scan.scanned_at)
+    admission = _admit(event, code, checkin_list, scan.scanned_at, prefetched)
     if admission.refusal is not None:
         return admission.refusal
     badge_id, summary = admission.badge_id, admission.summary

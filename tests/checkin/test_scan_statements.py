@@ -1,10 +1,10 @@
 """What one door scan costs in SQL statements, through the real API, on a real SQLite file and on PostgreSQL.
 
-A scan is the busiest request of an event day. It reads what it needs in three statements (the event with the
-door device holding the token, the day's list, and one row with the badge, registration, person and
+A scan is the busiest request of an event day. It reads what it needs in two statements (the event with the
+door device holding the token; the day's list with one row of the badge, registration, person and
 organization), then takes the lock, looks for a live entry and writes the entry with one INSERT. On SQLite the
-write lock is taken only then (``BEGIN IMMEDIATE`` after the reads) and no SAVEPOINT is needed: 6 statements
-(there were 9, then 7).
+write lock is taken only then (``BEGIN IMMEDIATE`` after the reads) and no SAVEPOINT is needed: 5 statements
+(there were 9, then 7, then 6).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import secrets
 import sqlalchemy as sa
 
 from eventsys.checkin import services
-from eventsys.checkin.models import DoorDevice
+from eventsys.checkin.models import CheckIn, DoorDevice
 from eventsys.common.tokens import new_token
 from eventsys.extensions import db
 from tests.checkin.checkin_helpers import attendee, event_today
@@ -66,14 +66,15 @@ def statements_of_one_scan(url: str) -> tuple[str, list[str]]:
     return result, seen
 
 
-def test_one_scan_is_six_statements_on_sqlite_and_locks_after_reading(sqlite_url: str) -> None:
+def test_one_scan_is_five_statements_on_sqlite_and_locks_after_reading(sqlite_url: str) -> None:
     result, seen = statements_of_one_scan(sqlite_url)
     assert result == "ok"
-    assert len(seen) == 6, seen
-    reads, lock, writes = seen[:3], seen[3], seen[4:]
+    assert len(seen) == 5, seen
+    reads, lock, writes = seen[:2], seen[2], seen[3:]
     assert all(s.startswith("SELECT") for s in reads)
     assert "FROM event LEFT OUTER JOIN door_device" in reads[0]  # the event and the device in one row
-    assert "FROM badge JOIN registration" in reads[2]  # the admission facts in one row
+    # The day's list and the admission facts (badge, registration, person, organization) in one row.
+    assert "FROM checkin_list LEFT OUTER JOIN (badge JOIN registration" in reads[1]
     assert lock == "BEGIN IMMEDIATE"
     assert writes[0].startswith("SELECT checkin.id FROM checkin") and writes[1].startswith("INSERT INTO checkin")
 
@@ -81,7 +82,45 @@ def test_one_scan_is_six_statements_on_sqlite_and_locks_after_reading(sqlite_url
 def test_one_scan_on_postgresql(postgres_url: str) -> None:
     result, seen = statements_of_one_scan(postgres_url)
     assert result == "ok"
-    assert len(seen) == 8, seen  # the 3 reads, the badge's row lock, the live entry, SAVEPOINT, INSERT, RELEASE
+    assert len(seen) == 7, seen  # the 2 reads, the badge's row lock, the live entry, SAVEPOINT, INSERT, RELEASE
     assert "FROM event LEFT OUTER JOIN door_device" in seen[0]
-    assert "FOR UPDATE" in seen[3]
-    assert [s.split(" ")[0] for s in seen[5:]] == ["SAVEPOINT", "INSERT", "RELEASE"]
+    assert "FROM checkin_list LEFT OUTER JOIN (badge JOIN registration" in seen[1]
+    assert "FOR UPDATE" in seen[2]
+    assert [s.split(" ")[0] for s in seen[4:]] == ["SAVEPOINT", "INSERT", "RELEASE"]
+
+
+def test_the_row_read_with_the_days_list_is_used_only_after_the_signature(sqlite_url: str) -> None:
+    """A forged code naming a real badge reads that badge's row with the day's list, and is still refused."""
+
+    def build() -> tuple[str, str, str]:
+        event = event_today(slug=f"f-{secrets.token_hex(4)}")
+        code = attendee(event).code
+        device = DoorDevice(event_id=event.id, name="West door", token=new_token())
+        db.session.add(device)
+        db.session.flush()
+        return event.slug, code, device.token
+
+    slug, code, token = setup(sqlite_url, build)
+    forged = code[:-3] + ("AAA" if not code.endswith("AAA") else "BBB")
+    app = concurrent_app(sqlite_url)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def scan(text: str, nonce: str) -> dict:  # type: ignore[type-arg]
+        response = client.post(f"/api/v1/events/{slug}/checkins", json={"code": text, "nonce": nonce}, headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
+
+    # No list exists yet: the day's lists are made on the first scan, whatever the code.
+    refused = scan(forged, "n-forged-0001")
+    assert refused["result"] == "invalid" and refused["attendee"] is None and refused["checkin"] is None
+    assert refused["list"]["id"]
+    refused = scan(forged, "n-forged-0002")  # now through the one statement with the day's list
+    assert refused["result"] == "invalid" and refused["attendee"] is None
+    admitted = scan(code, "n-real-00001")
+    assert admitted["result"] == "ok" and admitted["list"] == refused["list"]
+    with app.app_context():
+        entries = db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn))
+        db.session.remove()
+        db.engine.dispose()
+    assert entries == 1
