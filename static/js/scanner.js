@@ -235,7 +235,10 @@
   }, 400);
 
   if (doorInput) {
-    try { doorInput.value = window.localStorage.getItem("eventsys-door") || ""; } catch (e) { /* private mode */ }
+    // The door typed last time, unless staff already typed one while the page was loading.
+    try {
+      if (!doorInput.value.trim()) { doorInput.value = window.localStorage.getItem("eventsys-door") || ""; }
+    } catch (e) { /* private mode */ }
     doorInput.addEventListener("change", function () {
       try { window.localStorage.setItem("eventsys-door", doorInput.value.trim()); } catch (e) { /* private mode */ }
     });

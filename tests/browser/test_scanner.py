@@ -121,6 +121,7 @@ def test_a_keyboard_wedge_scanner_checks_in_undoes_and_warns(live_server, page: 
     page.goto("/manage/")  # "My events": door staff find their scanner there
     page.get_by_role("link", name="Open scanner for WeGO General Assembly").click()
     expect(page).to_have_url(f"{live_server.url}/manage/events/{slug}/checkin/scan")
+    expect(page.locator("#scanner")).to_have_attribute("data-offline-loaded", "true")  # scripts have run
     page.get_by_label("Door", exact=True).fill("Main entrance")
     page.get_by_label("Door", exact=True).dispatch_event("change")
     wedge = page.get_by_label("Badge code (USB scanner or typing, then Enter)")
