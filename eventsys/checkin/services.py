@@ -6,18 +6,19 @@
 Concurrency. Two doors may scan the same badge at the same moment (a shared screenshot of a QR, a
 double read). The decision takes a row lock on the badge (``SELECT ... FOR UPDATE`` on PostgreSQL; on
 SQLite the transaction holds the write lock from ``BEGIN IMMEDIATE``), once, late (after everything that
-needs no lock was checked), and then looks for a live entry. Behind the lock, the database itself refuses a
-second live entry for a badge and list (the partial unique index ``uq_checkin_live_entry``): if that ever
-fires (the lock switched off, or a writer that forgot it), the insert is undone in its savepoint and the
-scan answers ``already_checked_in`` instead of failing.
+needs no lock was checked), and then writes the new entry with one statement that first looks for a live
+entry (``INSERT ... SELECT ... WHERE NOT EXISTS``) and writes nothing if there is one. Behind the lock, the
+database itself refuses a second live entry for a badge and list (the partial unique index
+``uq_checkin_live_entry``): if that ever fires (the lock switched off, or a writer that forgot it), the
+insert is undone (in its savepoint on PostgreSQL) and the scan answers ``already_checked_in`` instead of failing.
 
 Idempotency. Every scan carries a ``nonce`` (the scanner's request id, unique in the database). A retried
 request with a nonce already stored gets the stored check-in's answer again, flagged ``replayed``, and
 writes nothing.
 
 Test-only switches (config): ``LOCKING_ENABLED = False`` skips the lock and, only then,
-``RACE_WINDOW_SECONDS`` sleeps between looking for a live entry and writing, so the control tests show
-the race.
+``RACE_WINDOW_SECONDS`` keeps the transaction open that long after writing a new entry (its look for a
+live entry and its write are one statement), so the control tests show the race.
 
 Callers commit once. Code outside a web request wraps the transaction in ``write_transaction()``.
 """
@@ -325,7 +326,7 @@ def _lock_badge(badge_id: int) -> None:
 
 
 def _race_window() -> None:
-    """Test-only: widen the gap between looking and writing, only when locking is switched off."""
+    """Test-only: keep a new entry uncommitted a while (others look meanwhile), only when locking is off."""
     config = current_app.config
     if not config.get("LOCKING_ENABLED", True):
         seconds = float(config.get("RACE_WINDOW_SECONDS") or 0)
@@ -403,7 +404,30 @@ _LIVE_ENTRY_ID = sa.select(_checkin_t.c.id).where(
     _checkin_t.c.annulled_at.is_(None),
 )
 _LOCK_BADGE = sa.select(_badge_t.c.id).where(_badge_t.c.id == sa.bindparam("badge_id")).with_for_update()
-_INSERT_CHECKIN = sa.insert(_checkin_t).returning(_checkin_t.c.id)
+#: The columns a new entry is written with (the others take their defaults: NULL).
+_ENTRY_COLUMNS = (
+    "badge_id",
+    "list_id",
+    "direction",
+    "door",
+    "device_id",
+    "user_id",
+    "nonce",
+    "scanned_at",
+    "created_at",
+)
+#: A new entry, written only if the badge has no live entry on the list: the look and the write are one
+#: statement, run behind the badge lock (so what it looks at cannot change before it writes).
+_INSERT_ENTRY_UNLESS_LIVE = (
+    sa.insert(_checkin_t)
+    .from_select(
+        _ENTRY_COLUMNS,
+        sa.select(*(sa.bindparam(name, type_=_checkin_t.c[name].type) for name in _ENTRY_COLUMNS)).where(
+            ~sa.exists(_LIVE_ENTRY_ID)
+        ),
+    )
+    .returning(_checkin_t.c.id)
+)
 
 
 def _summary(
@@ -560,18 +584,23 @@ def _admit(
     return _Admission(None, verified.badge_id, summary, _attention(needs, category))
 
 
-def _insert_checkin(values: dict[str, Any]) -> CheckIn:
-    """Write one check-in row with a single INSERT; the returned object is a persistent one of the session.
+def _insert_entry_unless_live(values: dict[str, Any]) -> CheckIn | None:
+    """Write a new entry with one statement unless the badge already has a live one on the list (then None).
 
-    On PostgreSQL the INSERT runs in a SAVEPOINT, so that a refused duplicate (IntegrityError, raised to the
-    caller) leaves the transaction usable; SQLite undoes only the failed statement by itself.
+    The returned entry is a persistent object of the session. Raises IntegrityError if the database refuses
+    the row: a nonce already stored, or (only when the badge lock is off) a live entry written meanwhile by
+    another transaction. On PostgreSQL the INSERT runs in a SAVEPOINT, so that the transaction stays usable
+    after such a refusal; SQLite undoes only the failed statement by itself.
     """
-    if db.session.get_bind().dialect.name == "sqlite":
-        new_id = db.session.execute(_INSERT_CHECKIN, values).scalar_one()
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        new_id = connection.execute(_INSERT_ENTRY_UNLESS_LIVE, values).scalar()
     else:
-        with db.session.begin_nested():
-            new_id = db.session.execute(_INSERT_CHECKIN, values).scalar_one()
-    entry = CheckIn(id=new_id, **values)
+        with db.session.begin_nested():  # the SAVEPOINT is emitted when the session's connection is asked for
+            new_id = db.session.connection().execute(_INSERT_ENTRY_UNLESS_LIVE, values).scalar()
+    if new_id is None:
+        return None
+    entry = CheckIn(id=new_id, entry_id=None, closed_at=None, annulled_at=None, **values)
     make_transient_to_detached(entry)
     db.session.add(entry)
     return entry
@@ -618,14 +647,6 @@ def redeem_badge(
         )
 
     _lock_badge(badge_id)
-    live = _live_entry_now(badge_id, checkin_list.id)
-    if live is not None:
-        if live.nonce == scan.nonce:
-            replay = _replay(event, scan.nonce)
-            assert replay is not None
-            return replay
-        return already(live)
-    _race_window()
     values = {
         "badge_id": badge_id,
         "list_id": checkin_list.id,
@@ -634,20 +655,26 @@ def redeem_badge(
         "device_id": device.id if device else None,
         "user_id": actor.id if actor else None,
         "nonce": scan.nonce,
-        "entry_id": None,
         "scanned_at": scan.scanned_at,
         "created_at": scan.now,
-        "closed_at": None,
-        "annulled_at": None,
     }
     try:
-        entry = _insert_checkin(values)
+        entry = _insert_entry_unless_live(values)
+        _race_window()
     except IntegrityError:
-        # Someone else's entry won (the lock was off), or the same nonce arrived twice at once.
+        # A retried request whose entry is no longer live (its nonce is stored), or, with the lock off only,
+        # another door's entry written between this statement's look and its write.
         replay = _replay(event, scan.nonce)
         if replay is not None:
             return replay
         return already(_live_entry_now(badge_id, checkin_list.id), raced=True)
+    if entry is None:
+        live = _live_entry_now(badge_id, checkin_list.id)
+        if live is not None and live.nonce == scan.nonce:
+            replay = _replay(event, scan.nonce)
+            assert replay is not None
+            return replay
+        return already(live)
     return CheckInResult(
         result="ok", message=_message("ok"), summary=summary, checkin=entry, attention=admission.attention
     )

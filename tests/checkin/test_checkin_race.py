@@ -2,7 +2,7 @@
 
 Each scan runs in its own thread with its own app context, session and connection, and commits for real,
 as concurrent API requests do. The controls switch the badge lock off (``LOCKING_ENABLED = False``, with
-``RACE_WINDOW_SECONDS`` widening the gap between looking for a live entry and writing one): then the
+``RACE_WINDOW_SECONDS`` keeping a new entry uncommitted a while, as other doors look): then the
 database's partial unique index is what refuses the duplicates, and without that index too, the race
 checks the badge in several times. So the tests can fail.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -123,7 +124,7 @@ def test_each_day_has_its_own_list_and_the_same_badge_checks_in_once_per_day(app
 
 def test_default_lists_follow_the_event_days_in_its_zone_and_are_made_once(app) -> None:
     # 23:30 to 01:30 Seoul time: two local days, though the whole event is on one UTC day.
-    starts = local_midnight(3) - timedelta(minutes=30)
+    starts = local_midnight(3, ZoneInfo("Asia/Seoul")) - timedelta(minutes=30)
     event = factories.EventFactory(starts_at=starts, ends_at=starts + timedelta(hours=2), timezone="Asia/Seoul")
     services.ensure_default_lists(event)
     services.ensure_default_lists(event)

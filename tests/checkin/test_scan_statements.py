@@ -2,9 +2,9 @@
 
 A scan is the busiest request of an event day. It reads what it needs in two statements (the event with the
 door device holding the token; the day's list with one row of the badge, registration, person and
-organization), then takes the lock, looks for a live entry and writes the entry with one INSERT. On SQLite the
-write lock is taken only then (``BEGIN IMMEDIATE`` after the reads) and no SAVEPOINT is needed: 5 statements
-(there were 9, then 7, then 6).
+organization), then takes the lock and writes the entry with one INSERT that looks for a live entry first
+(``INSERT ... SELECT ... WHERE NOT EXISTS``). On SQLite the write lock is taken only then (``BEGIN IMMEDIATE``
+after the reads) and no SAVEPOINT is needed: 4 statements (there were 9, then 7, 6, 5).
 """
 
 from __future__ import annotations
@@ -66,27 +66,27 @@ def statements_of_one_scan(url: str) -> tuple[str, list[str]]:
     return result, seen
 
 
-def test_one_scan_is_five_statements_on_sqlite_and_locks_after_reading(sqlite_url: str) -> None:
+def test_one_scan_is_four_statements_on_sqlite_and_locks_after_reading(sqlite_url: str) -> None:
     result, seen = statements_of_one_scan(sqlite_url)
     assert result == "ok"
-    assert len(seen) == 5, seen
-    reads, lock, writes = seen[:2], seen[2], seen[3:]
+    assert len(seen) == 4, seen
+    reads, lock, write = seen[:2], seen[2], seen[3]
     assert all(s.startswith("SELECT") for s in reads)
     assert "FROM event LEFT OUTER JOIN door_device" in reads[0]  # the event and the device in one row
     # The day's list and the admission facts (badge, registration, person, organization) in one row.
     assert "FROM checkin_list LEFT OUTER JOIN (badge JOIN registration" in reads[1]
     assert lock == "BEGIN IMMEDIATE"
-    assert writes[0].startswith("SELECT checkin.id FROM checkin") and writes[1].startswith("INSERT INTO checkin")
+    assert write.startswith("INSERT INTO checkin") and "WHERE NOT (EXISTS (SELECT checkin.id" in write
 
 
 def test_one_scan_on_postgresql(postgres_url: str) -> None:
     result, seen = statements_of_one_scan(postgres_url)
     assert result == "ok"
-    assert len(seen) == 7, seen  # the 2 reads, the badge's row lock, the live entry, SAVEPOINT, INSERT, RELEASE
+    assert len(seen) == 6, seen  # the 2 reads, the badge's row lock, SAVEPOINT, INSERT (unless live), RELEASE
     assert "FROM event LEFT OUTER JOIN door_device" in seen[0]
     assert "FROM checkin_list LEFT OUTER JOIN (badge JOIN registration" in seen[1]
     assert "FOR UPDATE" in seen[2]
-    assert [s.split(" ")[0] for s in seen[4:]] == ["SAVEPOINT", "INSERT", "RELEASE"]
+    assert [s.split(" ")[0] for s in seen[3:]] == ["SAVEPOINT", "INSERT", "RELEASE"]
 
 
 def test_the_row_read_with_the_days_list_is_used_only_after_the_signature(sqlite_url: str) -> None:
