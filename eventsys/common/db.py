@@ -203,6 +203,40 @@ def insert_now(session: Session, obj: object) -> None:
     session.add(obj)
 
 
+#: Per mapper: its INSERT, its (attribute, column) pairs and its primary key's attribute.
+_INSERT_PLANS: dict[Any, tuple[sa.Insert, list[tuple[str, str]], str]] = {}
+
+
+def insert_complete(session: Session, obj: object) -> None:
+    """INSERT the new object ``obj``, whose values are all set in Python, with one statement; it joins ``session``.
+
+    Cheaper than ``insert_now`` when the caller knows every value before writing (a registration): only the new
+    primary key comes back, and the statement runs on the session's connection without the ORM's execution.
+    Foreign keys must be set as columns (relationships set as well are kept as loaded, never written). A column
+    left unset takes its default in the database and is read when first used. Afterwards ``obj`` is persistent.
+    Raises what the database raises (IntegrityError ...) with ``obj`` still transient.
+    """
+    state = sa.inspect(obj)
+    if not state.transient:
+        raise ValueError("insert_complete() takes a new object")
+    mapper = state.mapper
+    plan = _INSERT_PLANS.get(mapper)
+    if plan is None:
+        if len(mapper.primary_key) != 1:
+            raise ValueError("insert_complete() takes a single-column primary key")
+        columns = [(prop.key, prop.columns[0].key) for prop in mapper.column_attrs]
+        key = mapper.get_property_by_column(mapper.primary_key[0]).key
+        plan = _INSERT_PLANS[mapper] = (sa.insert(mapper.local_table), columns, key)  # type: ignore[arg-type]
+    statement, columns, key = plan
+    values = state.dict
+    result = session.connection().execute(
+        statement, {column: values[attr] for attr, column in columns if attr in values}
+    )
+    values[key] = result.inserted_primary_key[0]  # type: ignore[index]
+    make_transient_to_detached(obj)
+    session.add(obj)
+
+
 # --- SQLite writers queue on a lock file ----------------------------------------------------------------
 # SQLite lets one writer in at a time; the others retry in its busy handler, which sleeps 1, 2, 5, 10 ... 100 ms
 # between tries, so a burst of writes waits far longer than the writes take (a long p99). Writers on a

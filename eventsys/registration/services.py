@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
 from eventsys.accounts.models import Role, User
-from eventsys.common.db import claim_write_lock, insert_now, utcnow
+from eventsys.common.db import claim_write_lock, insert_complete, insert_now, utcnow
 from eventsys.common.errors import DomainError, NotAllowed
 from eventsys.common.locking import lock_event
 from eventsys.common.tokens import find_by_token, new_token
@@ -273,28 +273,65 @@ _COUNTS = (
 )
 _PERSON_BY_EMAIL = sa.select(Person).where(Person.email == sa.bindparam("email"))
 _ORGANIZATION_BY_NAME = sa.select(Organization).where(Organization.name == sa.bindparam("name"))
-_REGISTRATION_OF = sa.select(Registration).where(
-    Registration.event_id == sa.bindparam("event_id"), Registration.person_id == sa.bindparam("person_id")
-)
+_person_t = Person.__table__
+_organization_t = Organization.__table__
 
 
-def _count(event: Event, *, reread_limits: bool = False) -> _Tally:
+def _registrant_lookup(person_is: sa.ColumnElement[bool]) -> sa.Select[tuple]:
+    """What registering decides on besides the counts, in one statement: the event's limits and quotas (one row
+    per quota, or one row), the registrant's person (``person_is``), their registration for the event and the
+    organization named on the form, by id, where they exist."""
+    return (
+        sa.select(
+            _event_t.c.capacity,
+            _event_t.c.online_capacity,
+            _event_t.c.offer_hours,
+            _quota_t.c.category,
+            _quota_t.c.seats,
+            _person_t.c.id.label("person_id"),
+            _registration_t.c.id.label("registration_id"),
+            _organization_t.c.id.label("organization_id"),
+        )
+        .select_from(
+            _event_t.outerjoin(_quota_t, _quota_t.c.event_id == _event_t.c.id)
+            .outerjoin(_person_t, person_is)
+            .outerjoin(
+                _registration_t,
+                sa.and_(_registration_t.c.event_id == _event_t.c.id, _registration_t.c.person_id == _person_t.c.id),
+            )
+            .outerjoin(_organization_t, _organization_t.c.name == sa.bindparam("organization"))
+        )
+        .where(_event_t.c.id == sa.bindparam("event_id"))
+    )
+
+
+_REGISTRANT_BY_EMAIL = _registrant_lookup(_person_t.c.email == sa.bindparam("email"))
+_REGISTRANT_BY_PERSON = _registrant_lookup(_person_t.c.id == sa.bindparam("person_id"))
+
+
+def _count(event: Event, *, reread_limits: bool = False, limits: Sequence[sa.Row] | None = None) -> _Tally:
     """Count held seats and places for ``event`` (one query for the quotas, one for the registrations).
 
     ``reread_limits``: the event's capacity, online capacity and offer hours are read again with the quotas
-    (unless the event has changes of its own not flushed yet).
+    (unless the event has changes of its own not flushed yet). ``limits``: those rows, read already (with
+    the columns of ``_LIMITS_AND_QUOTAS``).
     """
     params = {"event_id": event.id}
-    if reread_limits:
-        rows = db.session.execute(_LIMITS_AND_QUOTAS, params).all()
-        if rows and event not in db.session.dirty:
-            for key in ("capacity", "online_capacity", "offer_hours"):
-                set_committed_value(event, key, rows[0]._mapping[key])
-        quotas = {row.category: row.seats for row in rows if row.category is not None}
+    db.session.flush()  # the statements below run on the connection: what the session holds is written first
+    connection = db.session.connection()
+    if limits is None and reread_limits:
+        limits = connection.execute(_LIMITS_AND_QUOTAS, params).all()
+    if limits is not None:
+        if reread_limits and limits and event not in db.session.dirty:
+            first = limits[0]
+            set_committed_value(event, "capacity", first.capacity)
+            set_committed_value(event, "online_capacity", first.online_capacity)
+            set_committed_value(event, "offer_hours", first.offer_hours)
+        quotas = {row.category: row.seats for row in limits if row.category is not None}
     else:
-        quotas = {category: seats for category, seats in db.session.execute(_QUOTAS, params)}
+        quotas = {category: seats for category, seats in connection.execute(_QUOTAS, params)}
     tally = _Tally(capacity=event.capacity, quotas=quotas, online_capacity=event.online_capacity)
-    rows = db.session.execute(_COUNTS, params)
+    rows = connection.execute(_COUNTS, params)
     for mode, status, category, meanwhile, n in rows:
         tally.counts[(mode, status, bool(meanwhile))] += n
         if mode is Mode.IN_PERSON and status in (S.CONFIRMED, S.OFFERED):
@@ -306,10 +343,10 @@ def _count(event: Event, *, reread_limits: bool = False) -> _Tally:
     return tally
 
 
-def _tally(event: Event) -> _Tally:
-    """The counts to decide on; call only after ``_lock(event)``."""
+def _tally(event: Event, limits: Sequence[sa.Row] | None = None) -> _Tally:
+    """The counts to decide on; call only after ``_lock(event)`` (``limits``: see ``_count``)."""
     stale: set[int] = db.session.info.get(_STALE_LIMITS) or set()
-    tally = _count(event, reread_limits=event.id in stale)
+    tally = _count(event, reread_limits=event.id in stale, limits=limits)
     stale.discard(event.id)
     _race_window()
     return tally
@@ -378,30 +415,41 @@ def _organization(name: str | None) -> Organization | None:
     )
 
 
-def _person_for(data: RegistrantData, *, known_missing: bool = False) -> Person:
-    """One Person per email: the existing one (blank fields filled in) or a new one."""
-    email = _normalize_email(data.email)
-    if not known_missing:
-        existing = db.session.scalar(_PERSON_BY_EMAIL, {"email": email})
-        if existing is not None:
-            _fill_blanks(existing, data)
-            return existing
-    organization = _organization(data.organization)
+def _insert_new(row: T, lookup: sa.Select[tuple[T]], params: dict[str, object]) -> T:
+    """INSERT the new ``row`` (``insert_complete``); a concurrent insert of the same row is absorbed (the row
+    ``lookup`` finds then)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite runs one writer at a time (the write lock is held): nobody can insert the same row meanwhile.
+        insert_complete(db.session, row)
+        return row
+    try:
+        with db.session.begin_nested():
+            insert_complete(db.session, row)
+    except IntegrityError:
+        found = db.session.scalar(lookup, params)
+        if found is None:
+            raise
+        return found
+    return row
 
-    def make() -> Person:
-        # The organization by its id: no backref bookkeeping on the organization's list of people.
-        return Person(
-            name=_clean(data.name, 200) or email,
-            email=email,
-            title=_clean(data.title, 300),
-            organization_id=organization.id if organization is not None else None,
-        )
 
-    person = _find_or_create(_PERSON_BY_EMAIL, {"email": email}, make, known_missing=True)
-    if organization is not None and person.organization_id == organization.id:
-        set_committed_value(person, "organization", organization)
-    _fill_blanks(person, data)
-    return person
+def _new_person(data: RegistrantData, email: str, organization: str | None, organization_id: int | None) -> Person:
+    """The Person of a new email (``_clean``-ed ``organization`` is found as ``organization_id`` or created)."""
+    if organization is not None and organization_id is None:
+        created = Organization(name=organization, kind=OrganizationKind.OTHER, country=None)
+        organization_id = _insert_new(created, _ORGANIZATION_BY_NAME, {"name": organization}).id
+    person = Person(
+        name=_clean(data.name, 200) or email,
+        email=email,
+        title=_clean(data.title, 300),
+        organization_id=organization_id,
+        photo=None,
+        bio=None,
+    )
+    created = _insert_new(person, _PERSON_BY_EMAIL, {"email": email})
+    if created is not person:  # someone else's registration created them meanwhile (PostgreSQL)
+        _fill_blanks(created, data)
+    return created
 
 
 def _fill_blanks(person: Person, data: RegistrantData) -> None:
@@ -559,13 +607,25 @@ def register_attendee(
         )
 
     _lock(event)
+    # Under the lock, one statement: the limits and quotas, the person, their registration, the organization.
+    db.session.flush()  # it runs on the connection: what the session holds is written first
+    organization_name = _clean(data.organization, 200)
+    params = {"event_id": event.id, "organization": organization_name}
     if invitation is not None:
-        person: Person | None = invitation.person
+        lookup = _REGISTRANT_BY_PERSON
+        params["person_id"] = invitation.person_id
     else:
-        person = db.session.scalar(_PERSON_BY_EMAIL, {"email": email})
-    registration = None
-    if person is not None:
-        registration = db.session.scalar(_REGISTRATION_OF, {"event_id": event.id, "person_id": person.id})
+        lookup, params["email"] = _REGISTRANT_BY_EMAIL, email
+    found = db.session.connection().execute(lookup, params).all()
+    if not found:  # the event is gone
+        raise RegistrationClosed()
+    facts = found[0]
+    person: Person | None
+    if invitation is not None:
+        person = invitation.person
+    else:
+        person = None if facts.person_id is None else db.session.get(Person, facts.person_id)
+    registration = None if facts.registration_id is None else db.session.get(Registration, facts.registration_id)
     if registration is not None and registration.status is S.REJECTED:
         raise AlreadyRegistered(
             _("The organizers have declined a registration from this email address. Please contact them.")
@@ -573,17 +633,33 @@ def register_attendee(
     if registration is not None and registration.status is not S.CANCELLED:
         raise AlreadyRegistered()
 
-    tally = _tally(event)
+    tally = _tally(event, limits=found)
     _offer_free_seats(event, tally, now)  # the waiting list comes before newcomers
 
     fresh = registration is None
     if fresh:
-        registration = Registration(event=event, manage_token=new_token(), ics_sequence=0, created_at=now)
+        # Every column set here (the rest below): the INSERT reads back only the id.
+        registration = Registration(
+            event=event,
+            event_id=event.id,
+            invitation_id=None,
+            category=None,
+            manage_token=new_token(),
+            join_token=None,
+            first_joined_at=None,
+            last_joined_at=None,
+            cancelled_at=None,
+            reminder_sent_at=None,
+            ics_sequence=0,
+            created_at=now,
+            updated_at=now,
+        )
     else:
         registration.ics_sequence += 1
         registration.cancelled_at = None
     if invitation is not None:
         registration.invitation = invitation
+        registration.invitation_id = invitation.id
         registration.category = invitation.category
     registration.consent_at = now
     registration.language = data.language
@@ -607,15 +683,16 @@ def register_attendee(
 
     # Decided: now write the person (merged by email) and the registration.
     if person is None:  # looked up under the lock just above
-        person = _person_for(data, known_missing=True)
+        person = _new_person(data, email, organization_name, facts.organization_id)
     else:
         _fill_blanks(person, data)
     registration.person = person
+    registration.person_id = person.id
     if invitation is not None:
         invitation.state = InvitationState.ACCEPTED
         invitation.responded_at = now
     if fresh:
-        insert_now(db.session, registration)  # one INSERT; nothing else of this request is pending
+        insert_complete(db.session, registration)  # one INSERT; nothing else of this request is pending
     db.session.flush()
     _notify_status(registration)
     return registration

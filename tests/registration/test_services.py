@@ -463,6 +463,8 @@ def test_the_lock_is_taken_before_counting(small_event, sent, monkeypatch) -> No
     order: list[str] = []
     monkeypatch.setattr(services, "lock_event", lambda event_id: order.append("lock"))
     real_tally = services._tally
-    monkeypatch.setattr(services, "_tally", lambda event: (order.append("count"), real_tally(event))[1])
+    monkeypatch.setattr(
+        services, "_tally", lambda event, **kwargs: (order.append("count"), real_tally(event, **kwargs))[1]
+    )
     register_attendee(small_event, data(1))
     assert order == ["lock", "count"]
