@@ -153,7 +153,12 @@ class CheckInList(db.Model):
 
     def admits(self, category: str | None) -> bool:
         """Whether a badge of ``category`` may enter on this list."""
-        return self.categories is None or (category is not None and category in self.categories)
+        return list_admits(self.categories, category)
+
+
+def list_admits(categories: list[str] | None, category: str | None) -> bool:
+    """The one rule of a check-in list's categories: None admits everyone, else only the categories named."""
+    return categories is None or (category is not None and category in categories)
 
 
 class DoorDevice(db.Model):

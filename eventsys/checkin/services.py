@@ -36,14 +36,22 @@ import sqlalchemy as sa
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from eventsys.accounts.models import User
 from eventsys.checkin import badges
-from eventsys.checkin.models import Badge, CheckIn, CheckInConflict, CheckInDirection, CheckInList, DoorDevice
+from eventsys.checkin.models import (
+    Badge,
+    CheckIn,
+    CheckInConflict,
+    CheckInDirection,
+    CheckInList,
+    DoorDevice,
+    list_admits,
+)
 from eventsys.common.db import claim_write_lock, utcnow
 from eventsys.common.errors import DomainError, NotAllowed
 from eventsys.common.timefmt import format_in_zone
@@ -386,14 +394,22 @@ _ADMITTED_BADGES = (
     .join(_person_t, _person_t.c.id == _registration_t.c.person_id)
     .outerjoin(_organization_t, _organization_t.c.id == _person_t.c.organization_id)
 )
+_list_t = CheckInList.__table__
 #: The day's default list with the admission facts of one badge (all NULL if there is no such badge).
 _DAY_LIST_AND_ADMISSION = (
-    sa.select(CheckInList, *_ADMISSION.selected_columns)
-    .select_from(CheckInList.__table__.outerjoin(_ADMITTED_BADGES, _badge_t.c.id == sa.bindparam("badge_id")))
+    sa.select(
+        _list_t.c.id.label("list_id"),
+        _list_t.c.event_id.label("list_event_id"),
+        _list_t.c.name.label("list_name"),
+        _list_t.c.day.label("list_day"),
+        _list_t.c.categories.label("list_categories"),
+        *_ADMISSION.selected_columns,
+    )
+    .select_from(_list_t.outerjoin(_ADMITTED_BADGES, _badge_t.c.id == sa.bindparam("badge_id")))
     .where(
-        CheckInList.event_id == sa.bindparam("event_id"),
-        CheckInList.is_default.is_(True),
-        CheckInList.day == sa.bindparam("day"),
+        _list_t.c.event_id == sa.bindparam("event_id"),
+        _list_t.c.is_default.is_(True),
+        _list_t.c.day == sa.bindparam("day"),
     )
 )
 _LIVE_ENTRY_ID = sa.select(_checkin_t.c.id).where(
@@ -430,6 +446,22 @@ _INSERT_ENTRY_UNLESS_LIVE = (
 )
 
 
+#: Per language, the texts a door answer repeats on every scan: the results' messages and the labels of
+#: statuses and categories. The catalogs do not change while the app runs, so each worker looks them up once.
+_DOOR_TEXTS: dict[str, dict[object, str]] = {}
+
+
+def _door_texts() -> dict[object, str]:
+    locale = str(get_locale() or "en")
+    texts = _DOOR_TEXTS.get(locale)
+    if texts is None:
+        texts = {result: _message(result) for result in RESULTS}
+        texts.update({status: status.label for status in RegistrationStatus})
+        texts.update({category: category.label for category in Category})
+        _DOOR_TEXTS[locale] = texts
+    return texts
+
+
 def _summary(
     registration_id: int,
     name: str,
@@ -439,14 +471,15 @@ def _summary(
     mode: Mode,
     needs: str | None,
 ) -> dict[str, Any]:
+    texts = _door_texts()
     return {
         "registration_id": registration_id,
         "name": name,
         "organization": organization,
         "category": category.value if category else None,
-        "category_label": category.label if category else None,
+        "category_label": texts[category] if category else None,
         "status": status.value,
-        "status_label": status.label,
+        "status_label": texts[status],
         "mode": mode.value,
         "needs": needs or None,
     }
@@ -465,10 +498,15 @@ def _attention(needs: str | None, category: Category | None) -> list[str]:
 _PUBLIC_KEYS: dict[tuple[int, datetime], Ed25519PublicKey] = {}
 
 
-def _verify(event: Event, code: object) -> badges.VerifiedCode:
-    """``badges.verify_code``, with the door's own event key read and loaded once per process."""
+def _verify(
+    event: Event, code: object, parsed: tuple[badges.VerifiedCode, bytes, bytes] | None = None
+) -> badges.VerifiedCode:
+    """``badges.verify_code``, with the door's own event key read and loaded once per process.
+
+    ``parsed``: ``badges.parse_code(code)``, if the caller has it already.
+    """
     text = code if isinstance(code, str) else ""
-    claims, payload, signature = badges.parse_code(text)
+    claims, payload, signature = parsed or badges.parse_code(text)
     if claims.event_id != event.id:
         return badges.verify_code(text)
     cache_key = (event.id, event.created_at)
@@ -496,7 +534,11 @@ class _Scan:
 
 
 def _scan(
-    event: Event, checkin_list: CheckInList, nonce: str | None, scanned_at: datetime | None, now: datetime | None
+    event: Event,
+    checkin_list: ScanList,
+    nonce: str | None,
+    scanned_at: datetime | None,
+    now: datetime | None,
 ) -> _Scan:
     """The preamble every scan shares (entry or exit)."""
     now = now or utcnow()
@@ -515,44 +557,79 @@ class _Admission:
     attention: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class DayList:
+    """A day's default list as a door scan reads it (``day_list_for_scan``): what the scan and its answer use.
+
+    ``redeem_badge`` takes it where it takes a ``CheckInList``; it is read with plain SQL, not loaded as an
+    ORM object (the busiest request of an event day needs no more).
+    """
+
+    id: int
+    event_id: int
+    name: str
+    day: date | None
+    categories: list[str] | None
+
+    def admits(self, category: str | None) -> bool:
+        return list_admits(self.categories, category)
+
+
+#: The list a scan is on: a ``CheckInList``, or the day's default list as ``day_list_for_scan`` read it.
+ScanList = CheckInList | DayList
+
+
 @dataclass
 class Prefetched:
     """A badge's admission row, read with the day's list (``day_list_for_scan``) before the signature is checked."""
 
-    badge_id: int
+    #: The code as ``badges.parse_code`` split it (claims, payload, signature): not verified yet.
+    parsed: tuple[badges.VerifiedCode, bytes, bytes]
     row: sa.Row[Any] | None
 
+    @property
+    def badge_id(self) -> int:
+        return self.parsed[0].badge_id
 
-def day_list_for_scan(event: Event, at: datetime, code: object) -> tuple[CheckInList | None, Prefetched | None]:
+
+def day_list_for_scan(event: Event, at: datetime, code: object) -> tuple[ScanList | None, Prefetched | None]:
     """``default_list_for(event, at)``, and in the same statement the admission row of the badge ``code`` names.
 
     The row is only read here; ``redeem_badge`` uses it after verifying the code's signature (a forged code
     naming a real badge is still refused as invalid). A code that names no badge of this event is not looked up.
     """
     try:
-        claims, _payload, _signature = badges.parse_code(code if isinstance(code, str) else "")
+        parsed = badges.parse_code(code if isinstance(code, str) else "")
     except badges.InvalidCode:
         return default_list_for(event, at), None
+    claims = parsed[0]
     if claims.event_id != event.id:
         return default_list_for(event, at), None
     day = at.astimezone(event.tz).date()
     params = {"event_id": event.id, "day": day, "badge_id": claims.badge_id}
-    found = db.session.execute(_DAY_LIST_AND_ADMISSION, params).first()
+    found = db.session.connection().execute(_DAY_LIST_AND_ADMISSION, params).first()
     if found is None:
         return None, None
-    return found[0], Prefetched(claims.badge_id, found if found.event_id is not None else None)
+    day_list = DayList(found.list_id, found.list_event_id, found.list_name, found.list_day, found.list_categories)
+    return day_list, Prefetched(parsed, found if found.event_id is not None else None)
 
 
 def _admit(
-    event: Event, code: str, checkin_list: CheckInList, scanned_at: datetime, prefetched: Prefetched | None = None
+    event: Event,
+    code: str,
+    checkin_list: ScanList,
+    scanned_at: datetime,
+    prefetched: Prefetched | None = None,
 ) -> _Admission:
     """Everything that needs no lock: the signature, the badge, the registration, the list's rules (one query)."""
 
     def refuse(result: str, summary: dict[str, Any] | None = None) -> _Admission:
         return _Admission(CheckInResult(result=result, message=_message(result), summary=summary))
 
+    if prefetched is not None and prefetched.parsed[0].code != code.strip().upper():
+        prefetched = None  # read for another code
     try:
-        verified = _verify(event, code)
+        verified = _verify(event, code, prefetched.parsed if prefetched is not None else None)
     except badges.InvalidCode:
         return refuse("invalid")
     if verified.event_id != event.id:
@@ -615,7 +692,7 @@ def _live_entry_now(badge_id: int, list_id: int) -> CheckIn | None:
 def redeem_badge(
     event: Event,
     code: str,
-    checkin_list: CheckInList,
+    checkin_list: ScanList,
     *,
     door: str = "",
     nonce: str | None = None,
@@ -676,7 +753,7 @@ def redeem_badge(
             return replay
         return already(live)
     return CheckInResult(
-        result="ok", message=_message("ok"), summary=summary, checkin=entry, attention=admission.attention
+        result="ok", message=_door_texts()["ok"], summary=summary, checkin=entry, attention=admission.attention
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel.dates import format_date, format_time
@@ -48,11 +48,16 @@ def format_in_zone(value: datetime | None, tz_name: str, date_format: str = "med
     if value is None:
         return ""
     local = value.astimezone(ZoneInfo(tz_name))
-    locale = get_locale() or "en"
+    return _format_minute(local.replace(second=0, microsecond=0), tz_name, date_format, str(get_locale() or "en"))
+
+
+@lru_cache(maxsize=2048)
+def _format_minute(local: datetime, tz_name: str, date_format: str, locale: str) -> str:
+    """``format_in_zone`` of one minute: a door rush or a page of sessions asks for the same few minutes again."""
     text = (
         f"{format_date(local, format=date_format, locale=locale)} {format_time(local, format='short', locale=locale)}"
     )
-    return f"{text} ({zone_label(value, tz_name)})"
+    return f"{text} ({zone_label(local, tz_name)})"
 
 
 def zone_label(value: datetime, tz_name: str) -> str:
