@@ -47,7 +47,10 @@ class Registration(db.Model):
     __tablename__ = "registration"
     __table_args__ = (
         sa.UniqueConstraint("event_id", "person_id", name="uq_registration_event_person"),
-        sa.Index("ix_registration_event_status_mode", "event_id", "status", "mode"),
+        # Covers the seat counts (services._COUNTS) as well as lookups by event and status.
+        sa.Index(
+            "ix_registration_event_status_mode_category", "event_id", "status", "mode", "category", "online_meanwhile"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
