@@ -115,7 +115,7 @@ def _list_for(event: Event, data: dict[str, Any], device: DoorDevice | None, at:
     return found
 
 
-def checkin_json(event: Event, checkin: CheckIn | None) -> dict[str, Any] | None:
+def checkin_json(event: Event, checkin: CheckIn | services.NewEntry | None) -> dict[str, Any] | None:
     if checkin is None:
         return None
     return {
@@ -182,7 +182,9 @@ def create_checkin(event: Event, door_device: DoorDevice | None) -> tuple[Respon
         if direction == "out":
             result = services.record_exit(event, code.strip(), checkin_list, **options)
         else:
-            result = services.redeem_badge(event, code.strip(), checkin_list, prefetched=prefetched, **options)
+            result = services.redeem_badge(
+                event, code.strip(), checkin_list, prefetched=prefetched, entry_object=False, **options
+            )
     _touch(door_device)
     body = result_json(event, result)
     body["list"] = {"id": checkin_list.id, "name": checkin_list.name}

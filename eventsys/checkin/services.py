@@ -101,6 +101,21 @@ class ListNotFound(CheckInError):
 # --- results ------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry just written, as its row holds it: what the door's answer shows (``redeem_badge(entry_object=False)``).
+
+    Has the attributes of a ``CheckIn`` that ``eventsys.checkin.api.checkin_json`` reads.
+    """
+
+    id: int
+    list_id: int
+    direction: CheckInDirection
+    door: str
+    scanned_at: datetime
+    annulled_at: None = None
+
+
 @dataclass
 class CheckInResult:
     """The answer to one scan, as the door sees it."""
@@ -109,7 +124,8 @@ class CheckInResult:
     message: str
     #: The attendee as door staff may see them (``attendee_summary``); None when the code is not ours.
     summary: dict[str, Any] | None = None
-    checkin: CheckIn | None = None
+    #: For ``ok``: the entry written (a ``NewEntry`` when the caller asked for no ORM object).
+    checkin: CheckIn | NewEntry | None = None
     #: For ``already_checked_in``: the live entry (its time and door).
     first_checkin: CheckIn | None = None
     #: The same nonce was seen before: this is that scan's answer again, nothing was written.
@@ -661,22 +677,23 @@ def _admit(
     return _Admission(None, verified.badge_id, summary, _attention(needs, category))
 
 
-def _insert_entry_unless_live(values: dict[str, Any]) -> CheckIn | None:
-    """Write a new entry with one statement unless the badge already has a live one on the list (then None).
+def _insert_entry_unless_live(values: dict[str, Any]) -> int | None:
+    """Write a new entry with one statement unless the badge already has a live one on the list: its id, or None.
 
-    The returned entry is a persistent object of the session. Raises IntegrityError if the database refuses
-    the row: a nonce already stored, or (only when the badge lock is off) a live entry written meanwhile by
-    another transaction. On PostgreSQL the INSERT runs in a SAVEPOINT, so that the transaction stays usable
-    after such a refusal; SQLite undoes only the failed statement by itself.
+    Raises IntegrityError if the database refuses the row: a nonce already stored, or (only when the badge lock
+    is off) a live entry written meanwhile by another transaction. On PostgreSQL the INSERT runs in a
+    SAVEPOINT, so that the transaction stays usable after such a refusal; SQLite undoes only the failed
+    statement by itself.
     """
     connection = db.session.connection()
     if connection.dialect.name == "sqlite":
-        new_id = connection.execute(_INSERT_ENTRY_UNLESS_LIVE, values).scalar()
-    else:
-        with db.session.begin_nested():  # the SAVEPOINT is emitted when the session's connection is asked for
-            new_id = db.session.connection().execute(_INSERT_ENTRY_UNLESS_LIVE, values).scalar()
-    if new_id is None:
-        return None
+        return connection.execute(_INSERT_ENTRY_UNLESS_LIVE, values).scalar()
+    with db.session.begin_nested():  # the SAVEPOINT is emitted when the session's connection is asked for
+        return db.session.connection().execute(_INSERT_ENTRY_UNLESS_LIVE, values).scalar()
+
+
+def _entry_object(new_id: int, values: dict[str, Any]) -> CheckIn:
+    """The entry just written with ``values``, as a persistent object of the session (no query)."""
     entry = CheckIn(id=new_id, entry_id=None, closed_at=None, annulled_at=None, **values)
     make_transient_to_detached(entry)
     db.session.add(entry)
@@ -701,10 +718,13 @@ def redeem_badge(
     device: DoorDevice | None = None,
     now: datetime | None = None,
     prefetched: Prefetched | None = None,
+    entry_object: bool = True,
 ) -> CheckInResult:
     """Check a badge in on a list: ``ok`` (one new entry) or the reason it may not pass. Never commits.
 
     ``prefetched``: the badge's admission row as ``day_list_for_scan`` read it with ``checkin_list``.
+    ``entry_object``: an ``ok`` carries the new entry as a ``CheckIn`` of the session; False: as a ``NewEntry``
+    (the door API, which only shows it).
     """
     scan = _scan(event, checkin_list, nonce, scanned_at, now)
     # A retried request is recognised below, when its entry is found live (or its nonce refused on insert):
@@ -736,7 +756,7 @@ def redeem_badge(
         "created_at": scan.now,
     }
     try:
-        entry = _insert_entry_unless_live(values)
+        new_id = _insert_entry_unless_live(values)
         _race_window()
     except IntegrityError:
         # A retried request whose entry is no longer live (its nonce is stored), or, with the lock off only,
@@ -745,13 +765,17 @@ def redeem_badge(
         if replay is not None:
             return replay
         return already(_live_entry_now(badge_id, checkin_list.id), raced=True)
-    if entry is None:
+    if new_id is None:
         live = _live_entry_now(badge_id, checkin_list.id)
         if live is not None and live.nonce == scan.nonce:
             replay = _replay(event, scan.nonce)
             assert replay is not None
             return replay
         return already(live)
+    if entry_object:
+        entry: CheckIn | NewEntry = _entry_object(new_id, values)
+    else:
+        entry = NewEntry(new_id, checkin_list.id, CheckInDirection.IN, values["door"], scan.scanned_at)
     return CheckInResult(
         result="ok", message=_door_texts()["ok"], summary=summary, checkin=entry, attention=admission.attention
     )
