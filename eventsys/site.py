@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sqlalchemy as sa
+from babel import Locale
 from flask import Blueprint, abort, current_app, has_request_context, redirect, request, session, url_for
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response
 
 from eventsys.common.access import public
@@ -52,12 +57,25 @@ def is_local_path(target: str | None) -> bool:
     return not any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in target)
 
 
-def select_locale() -> str | None:
+def select_locale() -> Locale | None:
     """The switcher's choice first, then the browser's Accept-Language; the default outside requests (CLI)."""
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return _locale(current_app.config["BABEL_DEFAULT_LOCALE"])
     languages = current_app.config["LANGUAGES"]
     chosen = session.get("language")
     if chosen in languages:
-        return chosen
-    return request.accept_languages.best_match(list(languages)) or current_app.config["BABEL_DEFAULT_LOCALE"]
+        return _locale(chosen)
+    header = request.headers.get("Accept-Language", "")
+    return _locale(_best_language(header, tuple(languages)) or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+@lru_cache(maxsize=256)
+def _best_language(header: str, languages: tuple[str, ...]) -> str | None:
+    """The best of ``languages`` for an Accept-Language header (browsers send the same few headers again)."""
+    return LanguageAccept(parse_accept_header(header)).best_match(languages) if header else None
+
+
+@lru_cache(maxsize=16)
+def _locale(code: str) -> Locale:
+    """One ``babel.Locale`` per language for the worker's life (Flask-Babel takes it as it is)."""
+    return Locale.parse(code)
