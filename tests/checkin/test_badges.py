@@ -200,3 +200,31 @@ def test_registering_again_after_cancelling_gets_a_new_badge(registration):
     db.session.flush()
     new = badges.ensure_badge(registration)
     assert new.id != old.id and old.revoked_at is not None
+
+
+def test_the_doors_verifier_and_the_badge_module_agree(registration):
+    """The door checks its own event's codes with libsodium (services._verify), the badge module with the
+    cryptography package: the same answer for a genuine code, every changed byte, another key, garbage."""
+    from eventsys.checkin import services
+
+    event = registration.event
+    badge = badges.issue_badge(registration)
+    other_key = badges.event_key(factories.EventFactory())
+    candidates = [badge.code, badge.code.lower(), badges.sign_code(other_key.private_key, event.id, badge.id)]
+    raw = base64.b32decode(badge.code)
+    for index in range(len(raw)):
+        changed = bytearray(raw)
+        changed[index] ^= 0x01
+        candidates.append(base64.b32encode(bytes(changed)).decode())
+    candidates += ["", "A" * 128, "hello"]
+
+    def answer(verify, code):
+        try:
+            return verify(code)
+        except badges.InvalidCode:
+            return "invalid"
+
+    answers = [(answer(badges.verify_code, c), answer(lambda c: services._verify(event, c), c)) for c in candidates]
+    assert all(mine == theirs for mine, theirs in answers), answers
+    assert answers[0][1] != "invalid" and answers[2][1] == "invalid"  # genuine passes; another key fails
+    assert sum(door == "invalid" for _, door in answers) == len(candidates) - 2
