@@ -277,11 +277,22 @@ _person_t = Person.__table__
 _organization_t = Organization.__table__
 
 
-def _registrant_lookup(person_is: sa.ColumnElement[bool]) -> sa.Select[tuple]:
-    """What registering decides on besides the counts, in one statement: the event's limits and quotas (one row
-    per quota, or one row), the registrant's person (``person_is``), their registration for the event and the
-    organization named on the form, by id, where they exist."""
-    return (
+def _absent(column: sa.ColumnElement[T], name: str) -> sa.Label[T]:
+    return sa.type_coerce(sa.null(), column.type).label(name)
+
+
+def _registrant_lookup(person_is: sa.ColumnElement[bool]) -> sa.CompoundSelect:
+    """What registering decides on, in one statement: the event's limits and quotas (one row per quota, or one
+    row) with the registrant's person (``person_is``), their registration for the event and the organization
+    named on the form, by id, where they exist; then the seat counts of ``_COUNTS``, one row per group (the rows
+    with ``n``)."""
+    counted = (
+        _registration_t.c.mode,
+        _registration_t.c.status,
+        _registration_t.c.category,
+        _registration_t.c.online_meanwhile,
+    )
+    facts = (
         sa.select(
             _event_t.c.capacity,
             _event_t.c.online_capacity,
@@ -291,6 +302,8 @@ def _registrant_lookup(person_is: sa.ColumnElement[bool]) -> sa.Select[tuple]:
             _person_t.c.id.label("person_id"),
             _registration_t.c.id.label("registration_id"),
             _organization_t.c.id.label("organization_id"),
+            *(_absent(column, f"counted_{column.key}") for column in counted),
+            _absent(sa.func.count(), "n"),
         )
         .select_from(
             _event_t.outerjoin(_quota_t, _quota_t.c.event_id == _event_t.c.id)
@@ -303,18 +316,28 @@ def _registrant_lookup(person_is: sa.ColumnElement[bool]) -> sa.Select[tuple]:
         )
         .where(_event_t.c.id == sa.bindparam("event_id"))
     )
+    counts = _COUNTS.with_only_columns(
+        *(_absent(column, column.name) for column in facts.selected_columns[:8]), *counted, sa.func.count()
+    )
+    return sa.union_all(facts, counts)
 
 
 _REGISTRANT_BY_EMAIL = _registrant_lookup(_person_t.c.email == sa.bindparam("email"))
 _REGISTRANT_BY_PERSON = _registrant_lookup(_person_t.c.id == sa.bindparam("person_id"))
 
 
-def _count(event: Event, *, reread_limits: bool = False, limits: Sequence[sa.Row] | None = None) -> _Tally:
+def _count(
+    event: Event,
+    *,
+    reread_limits: bool = False,
+    limits: Sequence[sa.Row] | None = None,
+    counts: Iterable[tuple] | None = None,
+) -> _Tally:
     """Count held seats and places for ``event`` (one query for the quotas, one for the registrations).
 
     ``reread_limits``: the event's capacity, online capacity and offer hours are read again with the quotas
-    (unless the event has changes of its own not flushed yet). ``limits``: those rows, read already (with
-    the columns of ``_LIMITS_AND_QUOTAS``).
+    (unless the event has changes of its own not flushed yet). ``limits`` and ``counts``: those rows, read
+    already (with the columns of ``_LIMITS_AND_QUOTAS`` and ``_COUNTS``).
     """
     params = {"event_id": event.id}
     db.session.flush()  # the statements below run on the connection: what the session holds is written first
@@ -331,8 +354,9 @@ def _count(event: Event, *, reread_limits: bool = False, limits: Sequence[sa.Row
     else:
         quotas = {category: seats for category, seats in connection.execute(_QUOTAS, params)}
     tally = _Tally(capacity=event.capacity, quotas=quotas, online_capacity=event.online_capacity)
-    rows = connection.execute(_COUNTS, params)
-    for mode, status, category, meanwhile, n in rows:
+    if counts is None:
+        counts = connection.execute(_COUNTS, params)
+    for mode, status, category, meanwhile, n in counts:
         tally.counts[(mode, status, bool(meanwhile))] += n
         if mode is Mode.IN_PERSON and status in (S.CONFIRMED, S.OFFERED):
             tally.held_by_category[category] += n
@@ -343,10 +367,10 @@ def _count(event: Event, *, reread_limits: bool = False, limits: Sequence[sa.Row
     return tally
 
 
-def _tally(event: Event, limits: Sequence[sa.Row] | None = None) -> _Tally:
-    """The counts to decide on; call only after ``_lock(event)`` (``limits``: see ``_count``)."""
+def _tally(event: Event, limits: Sequence[sa.Row] | None = None, counts: Iterable[tuple] | None = None) -> _Tally:
+    """The counts to decide on; call only after ``_lock(event)`` (``limits``, ``counts``: see ``_count``)."""
     stale: set[int] = db.session.info.get(_STALE_LIMITS) or set()
-    tally = _count(event, reread_limits=event.id in stale, limits=limits)
+    tally = _count(event, reread_limits=event.id in stale, limits=limits, counts=counts)
     stale.discard(event.id)
     _race_window()
     return tally
@@ -436,15 +460,13 @@ def _insert_new(row: T, lookup: sa.Select[tuple[T]], params: dict[str, object]) 
 def _new_person(data: RegistrantData, email: str, organization: str | None, organization_id: int | None) -> Person:
     """The Person of a new email (``_clean``-ed ``organization`` is found as ``organization_id`` or created)."""
     if organization is not None and organization_id is None:
-        created = Organization(name=organization, kind=OrganizationKind.OTHER, country=None)
+        created = Organization(name=organization, kind=OrganizationKind.OTHER)
         organization_id = _insert_new(created, _ORGANIZATION_BY_NAME, {"name": organization}).id
     person = Person(
         name=_clean(data.name, 200) or email,
         email=email,
         title=_clean(data.title, 300),
         organization_id=organization_id,
-        photo=None,
-        bio=None,
     )
     created = _insert_new(person, _PERSON_BY_EMAIL, {"email": email})
     if created is not person:  # someone else's registration created them meanwhile (PostgreSQL)
@@ -607,7 +629,8 @@ def register_attendee(
         )
 
     _lock(event)
-    # Under the lock, one statement: the limits and quotas, the person, their registration, the organization.
+    # Under the lock, one statement: the limits and quotas, the person, their registration, the organization,
+    # and the seat counts.
     db.session.flush()  # it runs on the connection: what the session holds is written first
     organization_name = _clean(data.organization, 200)
     params = {"event_id": event.id, "organization": organization_name}
@@ -616,7 +639,9 @@ def register_attendee(
         params["person_id"] = invitation.person_id
     else:
         lookup, params["email"] = _REGISTRANT_BY_EMAIL, email
-    found = db.session.connection().execute(lookup, params).all()
+    rows = db.session.connection().execute(lookup, params).all()
+    found = [row for row in rows if row.n is None]
+    counts = [row[-5:] for row in rows if row.n is not None]
     if not found:  # the event is gone
         raise RegistrationClosed()
     facts = found[0]
@@ -633,26 +658,14 @@ def register_attendee(
     if registration is not None and registration.status is not S.CANCELLED:
         raise AlreadyRegistered()
 
-    tally = _tally(event, limits=found)
+    tally = _tally(event, limits=found, counts=counts)
     _offer_free_seats(event, tally, now)  # the waiting list comes before newcomers
 
     fresh = registration is None
     if fresh:
-        # Every column set here (the rest below): the INSERT reads back only the id.
+        # Written by insert_complete: what is not set here or below is None (or its constant default).
         registration = Registration(
-            event=event,
-            event_id=event.id,
-            invitation_id=None,
-            category=None,
-            manage_token=new_token(),
-            join_token=None,
-            first_joined_at=None,
-            last_joined_at=None,
-            cancelled_at=None,
-            reminder_sent_at=None,
-            ics_sequence=0,
-            created_at=now,
-            updated_at=now,
+            event_id=event.id, manage_token=new_token(), ics_sequence=0, created_at=now, updated_at=now
         )
     else:
         registration.ics_sequence += 1
@@ -686,13 +699,16 @@ def register_attendee(
         person = _new_person(data, email, organization_name, facts.organization_id)
     else:
         _fill_blanks(person, data)
-    registration.person = person
-    registration.person_id = person.id
     if invitation is not None:
         invitation.state = InvitationState.ACCEPTED
         invitation.responded_at = now
     if fresh:
+        registration.person_id = person.id
         insert_complete(db.session, registration)  # one INSERT; nothing else of this request is pending
+        set_committed_value(registration, "event", event)
+        set_committed_value(registration, "person", person)
+    else:
+        registration.person = person
     db.session.flush()
     _notify_status(registration)
     return registration

@@ -324,13 +324,13 @@ def statements_of_one_registration(url: str) -> list[str]:
     return seen
 
 
-def test_one_registration_reads_first_and_locks_late_in_six_statements_on_sqlite(sqlite_url: str, sent: Sent) -> None:
+def test_one_registration_reads_first_and_locks_late_in_five_statements_on_sqlite(sqlite_url: str, sent: Sent) -> None:
     seen = statements_of_one_registration(sqlite_url)
     assert seen[0].startswith("SELECT event.id")  # the event, before any lock
     assert seen[1] == "BEGIN IMMEDIATE"  # the write lock, taken by the service
-    # The lock; the limits and quotas with the person, their registration and the organization; the counts; two
-    # INSERTs.
-    assert len(seen) == 6, seen
+    # The lock; the limits and quotas with the person, their registration, the organization and the seat counts;
+    # two INSERTs.
+    assert len(seen) == 5, seen
     assert [s.split(" (")[0] for s in seen if s.startswith("INSERT")] == [
         "INSERT INTO person",
         "INSERT INTO registration",
@@ -341,4 +341,4 @@ def test_one_registration_on_postgresql(postgres_url: str, sent: Sent) -> None:
     seen = statements_of_one_registration(postgres_url)
     assert any("FOR UPDATE" in s for s in seen)  # the event's row lock
     core = [s for s in seen if not s.startswith(("SAVEPOINT", "RELEASE"))]
-    assert len(core) == 6, seen  # event, lock, limits and quotas with person and organization, counts, two INSERTs
+    assert len(core) == 5, seen  # event, lock, limits, quotas, person, organization and counts, two INSERTs
