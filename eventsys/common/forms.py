@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field
@@ -25,6 +27,10 @@ def empty_to_none(value: object) -> object:
     return value
 
 
+#: The control characters below U+0020 other than tab, line feed and carriage return.
+_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 class NoControlCharacters:
     """Refuse control characters (other than tab and newlines) that no person types."""
 
@@ -33,7 +39,7 @@ class NoControlCharacters:
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
         data = field.data
-        if isinstance(data, str) and any(ord(ch) < 32 and ch not in "\t\r\n" for ch in data):
+        if isinstance(data, str) and _CONTROL_CHARACTER.search(data):
             raise ValidationError(self.message or _l("This text contains characters that are not allowed."))
 
 
