@@ -29,7 +29,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -631,6 +631,73 @@ def day_list_for_scan(event: Event, at: datetime, code: object) -> tuple[ScanLis
         return None, None
     day_list = DayList(found.list_id, found.list_event_id, found.list_name, found.list_day, found.list_categories)
     return day_list, Prefetched(parsed, found if found.event_id is not None else None)
+
+
+# --- the day's list and the badge's row, read with the door device (eventsys.common.access.DevicePrefetch) ---
+
+#: A scan's day in the event's zone is one of these UTC dates: the day before, the day, the day after.
+_PREFETCH_DAYS = ("scan_day_before", "scan_day", "scan_day_after")
+
+
+def extend_for_scan(statement: sa.Select[Any]) -> sa.Select[Any]:
+    """The statement of the event and its device, with the event's default lists of the scan's three candidate
+    days and the admission row of the badge the code names (outer joins: a row per list found)."""
+    return (
+        statement.add_columns(
+            _list_t.c.id.label("list_id"),
+            _list_t.c.event_id.label("list_event_id"),
+            _list_t.c.name.label("list_name"),
+            _list_t.c.day.label("list_day"),
+            _list_t.c.categories.label("list_categories"),
+            *_ADMISSION.selected_columns,
+        )
+        .outerjoin(
+            _list_t,
+            sa.and_(
+                _list_t.c.event_id == Event.id,
+                _list_t.c.is_default.is_(True),
+                _list_t.c.day.in_([sa.bindparam(name, type_=sa.Date()) for name in _PREFETCH_DAYS]),
+            ),
+        )
+        .outerjoin(_ADMITTED_BADGES, _badge_t.c.id == sa.bindparam("scan_badge_id"))
+    )
+
+
+@dataclass(frozen=True)
+class ScanFacts:
+    """What a scan's prefetch parsed before its statement ran: the code (unverified) and the scan's time."""
+
+    parsed: tuple[badges.VerifiedCode, bytes, bytes] | None
+    at: datetime
+
+
+def scan_prefetch_params(code: object, at: datetime) -> tuple[dict[str, Any], ScanFacts]:
+    """The bind parameters of ``extend_for_scan`` for a badge ``code`` scanned at ``at``."""
+    try:
+        parsed: tuple[badges.VerifiedCode, bytes, bytes] | None = badges.parse_code(
+            code if isinstance(code, str) else ""
+        )
+    except badges.InvalidCode:
+        parsed = None
+    day = at.astimezone(UTC).date()
+    params: dict[str, Any] = {"scan_badge_id": parsed[0].badge_id if parsed else None}
+    params.update(zip(_PREFETCH_DAYS, (day - timedelta(days=1), day, day + timedelta(days=1)), strict=True))
+    return params, ScanFacts(parsed, at)
+
+
+def collect_scan_prefetch(
+    event: Event, rows: list[sa.Row[Any]], facts: ScanFacts
+) -> tuple[DayList, Prefetched | None] | None:
+    """What ``day_list_for_scan`` answers, from the rows ``extend_for_scan`` read; None if the day has no list
+    yet (the caller then takes the slow path, which makes the day's lists)."""
+    day = facts.at.astimezone(event.tz).date()
+    row = next((r for r in rows if r.list_id is not None and r.list_day == day), None)
+    if row is None:
+        return None
+    day_list = DayList(row.list_id, row.list_event_id, row.list_name, row.list_day, row.list_categories)
+    if facts.parsed is None or facts.parsed[0].event_id != event.id:
+        return day_list, None  # not a code of this event: nothing of it was read
+    return day_list, Prefetched(facts.parsed, row if row.event_id is not None else None)
 
 
 def _admit(

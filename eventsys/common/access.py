@@ -7,7 +7,8 @@
 - ``event_role_required(Role.ORGANIZER)``: organizers of the event named by the ``slug`` URL argument
   (site admins count as organizers everywhere); ``Role.DOOR`` also admits organizers.
 - ``door_access(DoorDevice)``: JSON endpoints for the doors: door staff (or organizers) by their session,
-  or a paired door device of that event by its token in an ``Authorization: Bearer`` header.
+  or a paired door device of that event by its token in an ``Authorization: Bearer`` header. A view may
+  have facts of its own read in the same statement as the device (``DevicePrefetch``).
 
 Anonymous users are sent to the login page, logged-in users without the right get 403, and an unknown
 event slug gets 404. The event is loaded once and handed to the view as ``event``; its statement (and, for the
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from flask import abort, g, jsonify, request
@@ -119,7 +120,24 @@ def event_role_required(role: Role) -> Callable[[F], F]:
     return decorator
 
 
-def door_access(device_model: type) -> Callable[[F], F]:
+class DevicePrefetch(Protocol):
+    """What a door view reads in the statement that checks a device's token (one statement, not two).
+
+    ``extend`` adds outer joins and columns to the statement of the event and the device, once per process;
+    ``params`` gives the request's extra bind parameters, or None when this request needs none (then the plain
+    statement runs); ``collect`` turns the rows (one or more, all with the same event and device) into what
+    the view receives as ``prefetched``. The rows are read before the view checks anything else: what they say
+    must not be trusted beyond what the view verifies.
+    """
+
+    def extend(self, statement: sa.Select[Any]) -> sa.Select[Any]: ...
+
+    def params(self) -> dict[str, Any] | None: ...
+
+    def collect(self, event: Event, rows: list[sa.Row[Any]]) -> Any: ...
+
+
+def door_access(device_model: type, *, prefetch: DevicePrefetch | None = None) -> Callable[[F], F]:
     """Door staff of the event in the URL, by session, or one of its door devices, by bearer token.
 
     The view receives ``event`` and ``door_device`` (None for a person; ``flask.g.door_device`` too).
@@ -138,6 +156,9 @@ def door_access(device_model: type) -> Callable[[F], F]:
       CSRF token, in the ``X-CSRFToken`` header (the scanner page does) or a ``csrf_token`` field.
 
     Refusals are JSON (``{"error": code, "message": text}``), never a redirect to the login page.
+
+    With ``prefetch``, the view also takes ``prefetched``: for a device's request, what ``prefetch.collect``
+    made of the rows read with the device; None otherwise (a person's request, or ``prefetch.params`` None).
     """
     # Built once: the event by its slug with the device holding the token, if that device is the event's.
     event_and_device = (
@@ -148,6 +169,7 @@ def door_access(device_model: type) -> Callable[[F], F]:
         )
         .where(Event.slug == sa.bindparam("slug"))
     )
+    extended = prefetch.extend(event_and_device) if prefetch is not None else None
 
     def refuse(status: int, code: str, message: str) -> Any:
         response = jsonify({"error": code, "message": message})
@@ -156,17 +178,22 @@ def door_access(device_model: type) -> Callable[[F], F]:
             response.headers["WWW-Authenticate"] = 'Bearer realm="eventsys doors"'
         return response
 
-    def device_request(slug: str, token: str) -> tuple[Event, Any] | None:
-        """The event and its active device holding ``token``, or None."""
+    def device_request(slug: str, token: str) -> tuple[Event, Any, Any] | None:
+        """The event, its active device holding ``token`` and what ``prefetch`` collected; or None."""
         if not looks_like_token(token):
             return None
-        row = db.session.execute(event_and_device, {"slug": slug, "token": token}).first()
-        if row is None:
+        params = {"slug": slug, "token": token}
+        extra = prefetch.params() if prefetch is not None else None
+        if extra is None:
+            rows = db.session.execute(event_and_device, params).all()
+        else:
+            rows = db.session.execute(extended, {**params, **extra}).all()
+        if not rows:
             return None
-        event, device = row
+        event, device = rows[0][0], rows[0][1]
         if device is None or not device.admits(token):  # DoorDevice.admits: the same rule as the pairing page
             return None
-        return event, device
+        return event, device, (prefetch.collect(event, rows) if extra is not None else None)
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
@@ -176,9 +203,9 @@ def door_access(device_model: type) -> Callable[[F], F]:
                 found = device_request(slug, header[7:].strip())
                 if found is None:
                     return refuse(401, "unauthorized", _("This door link is not valid (any more)."))
-                event, device = found
+                event, device, prefetched = found
             else:
-                device = None
+                device = prefetched = None
                 if not current_user.is_authenticated:
                     return refuse(401, "unauthorized", _("Please log in to see this page."))
                 event = db.session.scalar(_EVENT_BY_SLUG, {"slug": slug})
@@ -189,6 +216,8 @@ def door_access(device_model: type) -> Callable[[F], F]:
                 if request.method not in ("GET", "HEAD", "OPTIONS"):
                     csrf.protect()  # raises CSRFError (400)
             g.door_device = device
+            if prefetch is not None:
+                kwargs["prefetched"] = prefetched
             return view(*args, event=event, door_device=device, **kwargs)
 
         csrf.exempt(wrapped)  # checked above, for session requests only

@@ -153,26 +153,26 @@ def test_people_without_door_access_are_refused_in_json(browser: Browser, event_
     assert post(browser, "/api/v1/events/no-such-event/checkins", payload).status_code == 404
 
 
-@pytest.mark.parametrize(
-    "payload",
-    [
-        "just a string",
-        [1, 2],
-        {"nonce": "n-missing-code"},
-        {"code": "X", "nonce": "short"},
-        {"code": "X"},
-        {"code": 12, "nonce": "n-number-code"},
-        {"code": "X" * 10_000, "nonce": "n-long-code1"},
-        {"code": "X", "nonce": "n-bad-list-1", "list": "abc"},
-        {"code": "X", "nonce": "n-bad-list-2", "list": 99_999_999_999},
-        {"code": "X", "nonce": "n-bad-list-3", "list": True},
-        {"code": "X", "nonce": "n-bad-time-1", "scanned_at": "2023-02-30T25:61"},
-        {"code": "X", "nonce": "n-bad-time-2", "scanned_at": "2022-05-18T09:00:00"},
-        {"code": "X", "nonce": "n-bad-dir-01", "direction": "sideways"},
-        {"code": "X\x00", "nonce": "n-control-01"},
-        {"registration_id": "nope", "nonce": "n-bad-reg-01"},
-    ],
-)
+BAD_PAYLOADS = [
+    "just a string",
+    [1, 2],
+    {"nonce": "n-missing-code"},
+    {"code": "X", "nonce": "short"},
+    {"code": "X"},
+    {"code": 12, "nonce": "n-number-code"},
+    {"code": "X" * 10_000, "nonce": "n-long-code1"},
+    {"code": "X", "nonce": "n-bad-list-1", "list": "abc"},
+    {"code": "X", "nonce": "n-bad-list-2", "list": 99_999_999_999},
+    {"code": "X", "nonce": "n-bad-list-3", "list": True},
+    {"code": "X", "nonce": "n-bad-time-1", "scanned_at": "2023-02-30T25:61"},
+    {"code": "X", "nonce": "n-bad-time-2", "scanned_at": "2022-05-18T09:00:00"},
+    {"code": "X", "nonce": "n-bad-dir-01", "direction": "sideways"},
+    {"code": "X\x00", "nonce": "n-control-01"},
+    {"registration_id": "nope", "nonce": "n-bad-reg-01"},
+]
+
+
+@pytest.mark.parametrize("payload", BAD_PAYLOADS)
 def test_bad_requests_get_json_4xx_never_500(door_client: Browser, event_day, payload) -> None:
     response = post(door_client, scan_url(event_day), payload)
     assert 400 <= response.status_code < 500, response.get_data(as_text=True)
@@ -226,3 +226,52 @@ def test_search_and_print_at_the_door(client, event_day) -> None:
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn)) == 0
     lists = client.get(f"/api/v1/events/{event_day.slug}/checkin-lists", headers=auth).get_json()
     assert [cl["name"] for cl in lists["lists"]] == ["Entrance"]
+
+
+def device_scan(client, event, token: str, payload: object):
+    return client.post(scan_url(event), json=payload, headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.mark.parametrize("payload", BAD_PAYLOADS)
+def test_bad_requests_from_a_device_get_json_4xx_never_500(client, event_day, payload) -> None:
+    """A device's scan reads the day's list and the badge with the device: bad input still gets its 4xx."""
+    device = factories.DoorDeviceFactory(event=event_day)
+    attendee(event_day)
+    day_list(event_day)  # the day's list exists, so the device's one statement reads it
+    response = device_scan(client, event_day, device.token, payload)
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)
+    assert response.is_json and response.get_json()["error"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn)) == 0
+
+
+def test_a_refused_token_is_refused_before_the_request_is_read(client, event_day) -> None:
+    revoked = services.revoke_device(factories.DoorDeviceFactory(event=event_day))
+    for payload in ({"code": "X", "nonce": "n-bad-time-1", "scanned_at": "2023-02-30T25:61"}, "just a string"):
+        assert device_scan(client, event_day, revoked.token, payload).status_code == 401
+
+
+def test_a_device_gets_the_answers_door_staff_get(client, event_day) -> None:
+    """The device's path (lists and badge read with the device) answers as the staff path does."""
+    north, south = (factories.DoorDeviceFactory(event=event_day, name=name) for name in ("North", "South"))
+    badge = attendee(event_day)
+    foreign = attendee(event_today())
+    forged = badge.code[:-3] + ("AAA" if not badge.code.endswith("AAA") else "BBB")
+
+    def scan(device, code: str, nonce: str) -> dict:  # type: ignore[type-arg]
+        response = device_scan(client, event_day, device.token, {"code": code, "nonce": nonce})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
+
+    first = scan(north, badge.code, "n-dev-first-1")  # the first scan of the day makes the day's lists
+    assert first["result"] == "ok" and first["checkin"]["door"] == "North"
+    assert [scan(south, code, f"n-dev-bad-{i}")["result"] for i, code in enumerate([forged, foreign.code])] == [
+        "invalid",
+        "wrong_event",
+    ]
+    again = scan(south, badge.code.lower(), "n-dev-again-1")
+    assert again["result"] == "already_checked_in"
+    assert again["first_checkin"]["id"] == first["checkin"]["id"] and again["first_checkin"]["door"] == "North"
+    retry = scan(north, badge.code, "n-dev-first-1")
+    assert retry["result"] == "ok" and retry["replayed"] and retry["checkin"]["id"] == first["checkin"]["id"]
+    assert again["list"] == first["list"] == {"id": day_list(event_day).id, "name": day_list(event_day).name}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn)) == 1
