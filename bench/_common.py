@@ -295,6 +295,21 @@ async def for_seconds(
     return done, time.perf_counter() - started, latencies, errors
 
 
+def until_serving(port: int, path: str = "/__bench/hello", clients: int = 16, attempts: int = 20) -> None:
+    """Ask ``path`` until a whole round of ``clients`` concurrent requests is answered 200.
+
+    Each sync worker builds the app on its first request, which takes seconds on a loaded machine: a warm-up
+    sent before that timed out and was counted as errors.
+    """
+    for _attempt in range(attempts):
+        done, _seconds, _latencies, errors = run(
+            for_seconds(port, 1.0, clients, lambda _i: ("GET", path, b"", {}), lambda status, _payload: status == 200)
+        )
+        if done and not errors:
+            return
+    raise RuntimeError(f"127.0.0.1:{port}{path} did not answer 200 to {clients} clients in {attempts} rounds")
+
+
 def run(coroutine: Awaitable[Any]) -> Any:
     return asyncio.run(coroutine)  # type: ignore[arg-type]
 

@@ -60,6 +60,7 @@ from _common import (
     percentile,
     run,
     server_cpu_seconds,
+    until_serving,
 )
 
 log = logger("checkin")
@@ -226,7 +227,9 @@ def main() -> int:
                     "hello": Load(port, constant("GET", lambda _door: "/__bench/hello"), status_is(200)),
                     "hello_raw": Load(raw_hello_port, constant("GET", lambda _door: "/__bench/hello"), status_is(200)),
                 }
-                log("warming up every worker")
+                log("waiting for every worker to build the app, then warming up")
+                for serving in (port, raw_hello_port):
+                    until_serving(serving, clients=args.doors)
                 for name, load in loads.items():
                     warm = Load(load.port, load.next_request, load.check)
                     warm.slice(0.5 if name == "scans" else 0.3, args.doors)

@@ -60,6 +60,7 @@ from _common import (
     request,
     run,
     server_cpu_seconds,
+    until_serving,
 )
 
 CSRF_RE = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
@@ -215,6 +216,7 @@ def main() -> int:
                 gunicorn("_common:raw_insert_app", env, workers=args.workers) as raw_port,
             ):
                 log(f"eventsys on :{port}, bare ceiling app on :{raw_port} ({kind}), {args.workers} sync workers")
+                until_serving(port, clients=args.concurrency)  # every worker has built the app
                 warm_up = create_event(app, args.capacity)  # every worker imports, connects and renders once
                 run(registration_round(port, warm_up, WARM_UP, args.concurrency, "warm"))
                 ceiling_round(port, WARM_UP, args.concurrency)
