@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from eventsys.checkin import services
 from eventsys.checkin.models import CheckIn, CheckInList, DoorDevice
 from eventsys.common.access import door_access
-from eventsys.common.db import late_write_lock
+from eventsys.common.db import commit_last, late_write_lock
 from eventsys.common.errors import DomainError
 from eventsys.common.timefmt import format_in_zone
 from eventsys.events.models import Event
@@ -193,7 +193,9 @@ def create_checkin(event: Event, door_device: DoorDevice | None, prefetched: Any
         if prefetched is not None:
             checkin_list, badge_facts = prefetched
         else:
-            checkin_list, badge_facts = services.day_list_for_scan(event, scanned_at or services.utcnow(), _code_of(data))
+            checkin_list, badge_facts = services.day_list_for_scan(
+                event, scanned_at or services.utcnow(), _code_of(data)
+            )
         if checkin_list is None:
             checkin_list = _list_for(event, data, door_device, scanned_at)
     else:
@@ -218,7 +220,7 @@ def create_checkin(event: Event, door_device: DoorDevice | None, prefetched: Any
     _touch(door_device)
     body = result_json(event, result)
     body["list"] = {"id": checkin_list.id, "name": checkin_list.name}
-    db.session.commit()
+    commit_last(db.session())
     return jsonify(body), 200
 
 

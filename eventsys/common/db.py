@@ -164,6 +164,20 @@ def claim_write_lock(session: Session) -> bool:
     return True
 
 
+def commit_last(session: Session) -> None:
+    """Commit a request's transaction when nothing will read its objects again (the answer is already built).
+
+    As ``session.commit()``, without expiring every object the session holds (a walk over their attributes
+    that only pays off when they are read after the commit). The session's setting is restored afterwards.
+    """
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
 # --- one row at once, without the unit of work ------------------------------------------------------
 
 _INSERTS: dict[sa.Table, sa.Insert] = {}
