@@ -37,7 +37,6 @@ Organizers and door staff re-issue a lost badge (``reissue_badge``): the old cod
 from __future__ import annotations
 
 import base64
-import binascii
 import os
 import re
 import secrets
@@ -76,6 +75,8 @@ PAYLOAD_BYTES = _PAYLOAD.size
 SIGNATURE_BYTES = 64
 CODE_LENGTH = 128  # base32 of 80 bytes, no padding needed
 _CODE_RE = re.compile(r"^[A-Z2-7]{128}$")
+#: Base32's alphabet as the digits of base 32 in ``int()``: a code decodes in C, not in base64's Python loop.
+_BASE32_AS_DIGITS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789abcdefghijklmnopqrstuv")
 
 #: Band colours of the categories (the same as in static/css/badge.css), for pages that show them.
 CATEGORY_COLOURS = {
@@ -162,10 +163,8 @@ def parse_code(code: str) -> tuple[VerifiedCode, bytes, bytes]:
     text = code.strip().upper()
     if not _CODE_RE.match(text):
         raise InvalidCode()
-    try:
-        raw = base64.b32decode(text)
-    except (binascii.Error, ValueError) as error:
-        raise InvalidCode() from error
+    # 128 base32 characters are exactly 640 bits: 80 bytes, no padding (what base64.b32decode returns).
+    raw = int(text.translate(_BASE32_AS_DIGITS), 32).to_bytes(CODE_LENGTH * 5 // 8, "big")
     payload, signature = raw[:PAYLOAD_BYTES], raw[PAYLOAD_BYTES:]
     version, event_id, badge_id, nonce = _PAYLOAD.unpack(payload)
     if version != CODE_VERSION:

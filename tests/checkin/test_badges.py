@@ -228,3 +228,15 @@ def test_the_doors_verifier_and_the_badge_module_agree(registration):
     assert all(mine == theirs for mine, theirs in answers), answers
     assert answers[0][1] != "invalid" and answers[2][1] == "invalid"  # genuine passes; another key fails
     assert sum(door == "invalid" for _, door in answers) == len(candidates) - 2
+
+
+def test_codes_decode_as_base32_does(app):
+    """parse_code decodes base32 with int(): the same bytes as base64.b32decode, for any payload and signature."""
+    import os
+
+    for _ in range(200):
+        raw = bytes([badges.CODE_VERSION]) + os.urandom(badges.PAYLOAD_BYTES - 1 + badges.SIGNATURE_BYTES)
+        code = base64.b32encode(raw).decode()
+        claims, payload, signature = badges.parse_code(code.lower())
+        assert payload + signature == raw == base64.b32decode(code)
+        assert claims.code == code
