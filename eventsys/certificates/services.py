@@ -724,7 +724,8 @@ def event_date_text(event: Event) -> str:
     return f"{format_date(starts, 'long')} \u2013 {format_date(ends, 'long')}"
 
 
-def _language_for(event: Event, person_id: int | None) -> str:
+def language_for(event: Event, person_id: int | None) -> str:
+    """The language of a person's certificate email: their registration's for the event if we have it, else English."""
     if person_id is not None:
         language = db.session.scalar(
             sa.select(Registration.language).where(

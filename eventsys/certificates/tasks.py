@@ -43,7 +43,7 @@ def email_certificate(certificate_id: int) -> None:
     if certificate is None or not certificate.live or not certificate.person.email:
         return
     template = certificate.template
-    language = services._language_for(template.event, certificate.person_id)
+    language = services.language_for(template.event, certificate.person_id)
     pdf = services.certificate_pdf(certificate)
     with force_locale(language):
         rendered = render_mail(
