@@ -384,6 +384,12 @@ _person_t = Person.__table__
 _organization_t = Organization.__table__
 _checkin_t = CheckIn.__table__
 
+#: A badge with its registration, person and (if any) organization.
+_ADMITTED_BADGES = (
+    _badge_t.join(_registration_t, _registration_t.c.id == _badge_t.c.registration_id)
+    .join(_person_t, _person_t.c.id == _registration_t.c.person_id)
+    .outerjoin(_organization_t, _organization_t.c.id == _person_t.c.organization_id)
+)
 #: Everything the door decides on and may show, for one badge.
 _ADMISSION = (
     sa.select(
@@ -398,29 +404,22 @@ _ADMISSION = (
         _person_t.c.name,
         _organization_t.c.name.label("organization"),
     )
-    .select_from(
-        _badge_t.join(_registration_t, _registration_t.c.id == _badge_t.c.registration_id)
-        .join(_person_t, _person_t.c.id == _registration_t.c.person_id)
-        .outerjoin(_organization_t, _organization_t.c.id == _person_t.c.organization_id)
-    )
+    .select_from(_ADMITTED_BADGES)
     .where(_badge_t.c.id == sa.bindparam("badge_id"))
 )
-_ADMITTED_BADGES = (
-    _badge_t.join(_registration_t, _registration_t.c.id == _badge_t.c.registration_id)
-    .join(_person_t, _person_t.c.id == _registration_t.c.person_id)
-    .outerjoin(_organization_t, _organization_t.c.id == _person_t.c.organization_id)
-)
 _list_t = CheckInList.__table__
+#: A default list as a scan reads it (``DayList.of``), then the admission facts of one badge.
+_DAY_LIST_COLUMNS = (
+    _list_t.c.id.label("list_id"),
+    _list_t.c.event_id.label("list_event_id"),
+    _list_t.c.name.label("list_name"),
+    _list_t.c.day.label("list_day"),
+    _list_t.c.categories.label("list_categories"),
+    *_ADMISSION.selected_columns,
+)
 #: The day's default list with the admission facts of one badge (all NULL if there is no such badge).
 _DAY_LIST_AND_ADMISSION = (
-    sa.select(
-        _list_t.c.id.label("list_id"),
-        _list_t.c.event_id.label("list_event_id"),
-        _list_t.c.name.label("list_name"),
-        _list_t.c.day.label("list_day"),
-        _list_t.c.categories.label("list_categories"),
-        *_ADMISSION.selected_columns,
-    )
+    sa.select(*_DAY_LIST_COLUMNS)
     .select_from(_list_t.outerjoin(_ADMITTED_BADGES, _badge_t.c.id == sa.bindparam("badge_id")))
     .where(
         _list_t.c.event_id == sa.bindparam("event_id"),
@@ -593,6 +592,11 @@ class DayList:
     def admits(self, category: str | None) -> bool:
         return list_admits(self.categories, category)
 
+    @classmethod
+    def of(cls, row: sa.Row[Any]) -> DayList:
+        """The list in a row read with ``_DAY_LIST_COLUMNS``."""
+        return cls(row.list_id, row.list_event_id, row.list_name, row.list_day, row.list_categories)
+
 
 #: The list a scan is on: a ``CheckInList``, or the day's default list as ``day_list_for_scan`` read it.
 ScanList = CheckInList | DayList
@@ -629,7 +633,7 @@ def day_list_for_scan(event: Event, at: datetime, code: object) -> tuple[ScanLis
     found = db.session.connection().execute(_DAY_LIST_AND_ADMISSION, params).first()
     if found is None:
         return None, None
-    day_list = DayList(found.list_id, found.list_event_id, found.list_name, found.list_day, found.list_categories)
+    day_list = DayList.of(found)
     return day_list, Prefetched(parsed, found if found.event_id is not None else None)
 
 
@@ -643,14 +647,7 @@ def extend_for_scan(statement: sa.Select[Any]) -> sa.Select[Any]:
     """The statement of the event and its device, with the event's default lists of the scan's three candidate
     days and the admission row of the badge the code names (outer joins: a row per list found)."""
     return (
-        statement.add_columns(
-            _list_t.c.id.label("list_id"),
-            _list_t.c.event_id.label("list_event_id"),
-            _list_t.c.name.label("list_name"),
-            _list_t.c.day.label("list_day"),
-            _list_t.c.categories.label("list_categories"),
-            *_ADMISSION.selected_columns,
-        )
+        statement.add_columns(*_DAY_LIST_COLUMNS)
         .outerjoin(
             _list_t,
             sa.and_(
@@ -694,7 +691,7 @@ def collect_scan_prefetch(
     row = next((r for r in rows if r.list_id is not None and r.list_day == day), None)
     if row is None:
         return None
-    day_list = DayList(row.list_id, row.list_event_id, row.list_name, row.list_day, row.list_categories)
+    day_list = DayList.of(row)
     if facts.parsed is None or facts.parsed[0].event_id != event.id:
         return day_list, None  # not a code of this event: nothing of it was read
     return day_list, Prefetched(facts.parsed, row if row.event_id is not None else None)

@@ -255,14 +255,15 @@ _LIMITS_AND_QUOTAS = (
     .where(_event_t.c.id == sa.bindparam("event_id"))
 )
 _QUOTAS = sa.select(_quota_t.c.category, _quota_t.c.seats).where(_quota_t.c.event_id == sa.bindparam("event_id"))
+#: What the seat counts are grouped by (``_COUNTS``, ``_registrant_lookup``).
+_COUNTED = (
+    _registration_t.c.mode,
+    _registration_t.c.status,
+    _registration_t.c.category,
+    _registration_t.c.online_meanwhile,
+)
 _COUNTS = (
-    sa.select(
-        _registration_t.c.mode,
-        _registration_t.c.status,
-        _registration_t.c.category,
-        _registration_t.c.online_meanwhile,
-        sa.func.count(),
-    )
+    sa.select(*_COUNTED, sa.func.count())
     .where(_registration_t.c.event_id == sa.bindparam("event_id"))
     .group_by(  # in the order of ix_registration_event_status_mode_category, which answers it alone
         _registration_t.c.status,
@@ -286,12 +287,7 @@ def _registrant_lookup(person_is: sa.ColumnElement[bool]) -> sa.CompoundSelect:
     row) with the registrant's person (``person_is``), their registration for the event and the organization
     named on the form, by id, where they exist; then the seat counts of ``_COUNTS``, one row per group (the rows
     with ``n``)."""
-    counted = (
-        _registration_t.c.mode,
-        _registration_t.c.status,
-        _registration_t.c.category,
-        _registration_t.c.online_meanwhile,
-    )
+    counted = _COUNTED
     facts = (
         sa.select(
             _event_t.c.capacity,
