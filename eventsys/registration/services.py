@@ -410,20 +410,7 @@ def _find_or_create(
         row = db.session.scalar(lookup, params)
         if row is not None:
             return row
-    if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite runs one writer at a time (the write lock is held): nobody can insert the same row meanwhile.
-        row = make()
-        insert_now(db.session, row)
-        return row
-    try:
-        with db.session.begin_nested():
-            row = make()
-            insert_now(db.session, row)
-    except IntegrityError:
-        row = db.session.scalar(lookup, params)
-        if row is None:
-            raise
-    return row
+    return _insert_new(make(), lookup, params, insert=insert_now)
 
 
 def _organization(name: str | None) -> Organization | None:
@@ -435,16 +422,22 @@ def _organization(name: str | None) -> Organization | None:
     )
 
 
-def _insert_new(row: T, lookup: sa.Select[tuple[T]], params: dict[str, object]) -> T:
-    """INSERT the new ``row`` (``insert_complete``); a concurrent insert of the same row is absorbed (the row
-    ``lookup`` finds then)."""
+def _insert_new(
+    row: T,
+    lookup: sa.Select[tuple[T]],
+    params: dict[str, object],
+    *,
+    insert: Callable[[Session, object], None] = insert_complete,
+) -> T:
+    """INSERT the new ``row`` (with ``insert``: ``insert_complete`` or ``insert_now``); a concurrent insert of the
+    same row is absorbed (the row ``lookup`` finds then)."""
     if db.session.get_bind().dialect.name == "sqlite":
         # SQLite runs one writer at a time (the write lock is held): nobody can insert the same row meanwhile.
-        insert_complete(db.session, row)
+        insert(db.session, row)
         return row
     try:
         with db.session.begin_nested():
-            insert_complete(db.session, row)
+            insert(db.session, row)
     except IntegrityError:
         found = db.session.scalar(lookup, params)
         if found is None:
