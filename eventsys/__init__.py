@@ -10,6 +10,7 @@ from flask import Flask, request
 from flask_babel import get_locale
 
 import config as config_module
+from eventsys.common.ratelimit import hooks_only_where_limited
 from eventsys.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,7 @@ def create_app(config_name_or_object: str | type | object = "development", **ove
     load_config(app, config_name_or_object, overrides)
     register_extensions(app)
     register_blueprints(app)
+    hooks_only_where_limited(app, limiter)
     register_errorhandlers(app)
     register_commands(app)
     register_request_hooks(app)
