@@ -71,8 +71,10 @@ def load_config(app: Flask, config_name_or_object: str | type | object, override
 
 
 def register_extensions(app: Flask) -> None:
+    from eventsys.common.sessions import SessionInterface
     from eventsys.site import select_locale
 
+    app.session_interface = SessionInterface()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
