@@ -58,7 +58,6 @@ from _common import (
     make_app,
     migrate,
     percentile,
-    run,
     server_cpu_seconds,
     until_serving,
 )
@@ -146,7 +145,7 @@ class Load:
 
     def slice(self, seconds: float, clients: int) -> None:
         cpu = server_cpu_seconds(self.port)
-        done, took, latencies, errors = run(for_seconds(self.port, seconds, clients, self.next_request, self.check))
+        done, took, latencies, errors = for_seconds(self.port, seconds, clients, self.next_request, self.check)
         self.cpu += server_cpu_seconds(self.port) - cpu
         self.done += done
         self.seconds += took

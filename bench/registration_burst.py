@@ -58,7 +58,6 @@ from _common import (
     migrate,
     percentile,
     request,
-    run,
     server_cpu_seconds,
     until_serving,
 )
@@ -141,9 +140,9 @@ def registration_form(token: str, tag: str, i: int) -> dict[str, str]:
     }
 
 
-async def session_for(port: int, slug: str) -> tuple[str, str]:
+def session_for(port: int, slug: str) -> tuple[str, str]:
     """One visitor's session cookie and the form's CSRF token, from the real registration page."""
-    status, headers, page = await request(port, "GET", f"/events/{slug}/register")
+    status, headers, page = request(port, "GET", f"/events/{slug}/register")
     if status != 200:
         raise RuntimeError(f"the registration page answered {status}")
     cookie = next(value.split(";", 1)[0] for name, value in headers if name == "set-cookie")
@@ -153,23 +152,23 @@ async def session_for(port: int, slug: str) -> tuple[str, str]:
     return cookie, match.group(1).decode()
 
 
-async def registration_round(
+def registration_round(
     port: int, slug: str, attempts: int, concurrency: int, tag: str
 ) -> tuple[float, list[float], int]:
-    visitors = [await session_for(port, slug) for _ in range(concurrency)]
+    visitors = [session_for(port, slug) for _ in range(concurrency)]
     specs = []
     for i in range(attempts):
         cookie, token = visitors[i % len(visitors)]
         body = urllib.parse.urlencode(registration_form(token, tag, i)).encode()
         specs.append(("POST", f"/events/{slug}/register", body, {**FORM, "Cookie": cookie}))
-    return await fire(port, specs, concurrency, lambda status, _body: status == 302)
+    return fire(port, specs, concurrency, lambda status, _body: status == 302)
 
 
 def ceiling_round(port: int, attempts: int, concurrency: int) -> tuple[float, int, float]:
     """(requests per second, errors, server CPU ms per request)."""
     specs = [("POST", "/__bench/insert", f"payload={i}".encode(), FORM) for i in range(attempts)]
     cpu = server_cpu_seconds(port)
-    seconds, _latencies, errors = run(fire(port, specs, concurrency, lambda status, _body: status == 204))
+    seconds, _latencies, errors = fire(port, specs, concurrency, lambda status, _body: status == 204)
     return attempts / seconds, errors, (server_cpu_seconds(port) - cpu) / attempts * 1000
 
 
@@ -218,16 +217,14 @@ def main() -> int:
                 log(f"eventsys on :{port}, bare ceiling app on :{raw_port} ({kind}), {args.workers} sync workers")
                 until_serving(port, clients=args.concurrency)  # every worker has built the app
                 warm_up = create_event(app, args.capacity)  # every worker imports, connects and renders once
-                run(registration_round(port, warm_up, WARM_UP, args.concurrency, "warm"))
+                registration_round(port, warm_up, WARM_UP, args.concurrency, "warm")
                 ceiling_round(port, WARM_UP, args.concurrency)
                 ceiling_round(raw_port, WARM_UP, args.concurrency)
                 for number in range(1, args.rounds + 1):
                     slug = create_event(app, args.capacity)
                     cpu = server_cpu_seconds(port)
-                    seconds, latencies, errors = run(
-                        registration_round(
-                            port, slug, args.attempts, args.concurrency, f"{number}{secrets.token_hex(2)}"
-                        )
+                    seconds, latencies, errors = registration_round(
+                        port, slug, args.attempts, args.concurrency, f"{number}{secrets.token_hex(2)}"
                     )
                     rounds.append(
                         {
