@@ -389,11 +389,12 @@ def delete_session(session: Session) -> bool:
     keeps its record and no longer names a session.
     """
     lock_event(session.event_id)  # not while the same draft is being published
-    if _is_published(session):
+    on_latest, ever = _publication_of(session)
+    if on_latest:
         session.deleted_at = utcnow()
         db.session.flush()
         return False
-    if _ever_published(session):
+    if ever:
         session.deleted_at = utcnow()
         _retire([session.id])
         return True
@@ -402,9 +403,15 @@ def delete_session(session: Session) -> bool:
     return True
 
 
-def _ever_published(session: Session) -> bool:
-    snapshots = db.session.scalars(sa.select(AgendaVersion.snapshot).where(AgendaVersion.event_id == session.event_id))
-    return any(entry["id"] == session.id for snapshot in snapshots for entry in snapshot.get("sessions", []))
+def _publication_of(session: Session) -> tuple[bool, bool]:
+    """Whether the session is on the latest published version, and whether any version showed it (one read)."""
+    snapshots = db.session.scalars(
+        sa.select(AgendaVersion.snapshot)
+        .where(AgendaVersion.event_id == session.event_id)
+        .order_by(AgendaVersion.number.desc())
+    ).all()
+    showed = [any(entry["id"] == session.id for entry in snapshot.get("sessions", [])) for snapshot in snapshots]
+    return bool(showed) and showed[0], any(showed)
 
 
 def is_retired(session: Session) -> bool:
