@@ -116,7 +116,9 @@ def _list_for(event: Event, data: dict[str, Any], device: DoorDevice | None, at:
     return found
 
 
-def checkin_json(event: Event, checkin: CheckIn | services.NewEntry | None) -> dict[str, Any] | None:
+def checkin_json(
+    event: Event | services.ScanEvent, checkin: CheckIn | services.NewEntry | None
+) -> dict[str, Any] | None:
     if checkin is None:
         return None
     return {
@@ -130,7 +132,7 @@ def checkin_json(event: Event, checkin: CheckIn | services.NewEntry | None) -> d
     }
 
 
-def result_json(event: Event, result: services.CheckInResult) -> dict[str, Any]:
+def result_json(event: Event | services.ScanEvent, result: services.CheckInResult) -> dict[str, Any]:
     return {
         "result": result.result,
         "message": result.message,
@@ -143,12 +145,12 @@ def result_json(event: Event, result: services.CheckInResult) -> dict[str, Any]:
 
 
 class _ScanPrefetch:
-    """For a device's badge scan at the day's door: the day's list and the badge's row are read in the same
-    statement as the device (``DevicePrefetch`` of ``door_access``), not in a second one. Used only after
-    access is granted, and the badge's row only after the code's signature is verified (``redeem_badge``)."""
+    """For a device's badge scan at the day's door: the event, the device, the day's list and the badge's row
+    in one statement, read as plain values (``DevicePrefetch`` of ``door_access``; ``services.SCAN_STATEMENT``).
+    The badge's row is used only after the code's signature is verified (``redeem_badge``)."""
 
-    def extend(self, statement: sa.Select[Any]) -> sa.Select[Any]:
-        return services.extend_for_scan(statement)
+    def statement(self) -> sa.Select[Any]:
+        return services.SCAN_STATEMENT
 
     def params(self) -> dict[str, Any] | None:
         data = request.get_json(silent=True)
@@ -163,11 +165,16 @@ class _ScanPrefetch:
         params, g.scan_facts = services.scan_prefetch_params(_code_of(data), at or services.utcnow())
         return params
 
-    def collect(self, event: Event, rows: list[sa.Row[Any]]) -> Any:
-        return services.collect_scan_prefetch(event, rows, g.pop("scan_facts"))
+    def collect(self, rows: list[sa.Row[Any]]) -> tuple[Any, Any, Any]:
+        return services.collect_scan_prefetch(rows, g.pop("scan_facts"))
 
 
-def _touch(device: DoorDevice | None) -> None:
+def _orm(found: Any) -> Any:
+    """The ORM object of a scan's ``ScanEvent`` or ``ScanDevice`` (for the paths that need more of them)."""
+    return found.orm() if isinstance(found, services.ScanEvent | services.ScanDevice) else found
+
+
+def _touch(device: DoorDevice | services.ScanDevice | None) -> None:
     if device is not None:
         services.touch_device(device)
 
@@ -175,8 +182,16 @@ def _touch(device: DoorDevice | None) -> None:
 @bp.post("/events/<slug>/checkins")
 @late_write_lock
 @door_access(DoorDevice, prefetch=_ScanPrefetch())
-def create_checkin(event: Event, door_device: DoorDevice | None, prefetched: Any = None) -> tuple[Response, int]:
-    """Scan a badge: ``{code | registration_id, list?, door?, nonce, scanned_at?, direction?}``."""
+def create_checkin(
+    event: Event | services.ScanEvent,
+    door_device: DoorDevice | services.ScanDevice | None,
+    prefetched: Any = None,
+) -> tuple[Response, int]:
+    """Scan a badge: ``{code | registration_id, list?, door?, nonce, scanned_at?, direction?}``.
+
+    A device's scan of a badge at the day's door gets the event and the device as the plain values its access
+    check read (``services.ScanEvent``, ``ScanDevice``); every other path loads them as ORM objects.
+    """
     data = _payload()
     nonce = _text(data, "nonce", 64, required=True)
     door = _text(data, "door", services.DOOR_MAX) or ""
@@ -187,18 +202,18 @@ def create_checkin(event: Event, door_device: DoorDevice | None, prefetched: Any
     registration_id = data.get("registration_id")
     by_code = direction == "in" and registration_id in (None, "")
     badge_facts = None
+    checkin_list: Any = None
     if by_code and data.get("list") in (None, "") and (door_device is None or door_device.list_id is None):
         # The busiest case, a badge at the day's door: the day's list and the badge's row were read with the
         # device (a device's request), or are read now in one statement (door staff).
         if prefetched is not None:
             checkin_list, badge_facts = prefetched
-        else:
+        elif not isinstance(event, services.ScanEvent):
             checkin_list, badge_facts = services.day_list_for_scan(
                 event, scanned_at or services.utcnow(), _code_of(data)
             )
-        if checkin_list is None:
-            checkin_list = _list_for(event, data, door_device, scanned_at)
-    else:
+    if checkin_list is None:
+        event, door_device = _orm(event), _orm(door_device)
         checkin_list = _list_for(event, data, door_device, scanned_at)
     options = {
         "door": door,

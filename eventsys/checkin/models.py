@@ -188,8 +188,14 @@ class DoorDevice(db.Model):
         return self.revoked_at is None
 
     def admits(self, token: str) -> bool:
-        """The one rule for a door's setup link or bearer token: it is this device's, and not revoked."""
-        return token_matches(self.token, token) and self.active
+        """The one rule for a door's setup link or bearer token (``device_admits``)."""
+        return device_admits(self.token, self.revoked_at, token)
+
+
+def device_admits(stored_token: str, revoked_at: datetime | None, token: str) -> bool:
+    """The one rule for a door's setup link or bearer token: it is the device's own (compared in constant
+    time), and the device is not revoked."""
+    return token_matches(stored_token, token) and revoked_at is None
 
 
 class CheckIn(db.Model):

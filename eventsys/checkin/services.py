@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -50,6 +51,7 @@ from eventsys.checkin.models import (
     CheckInDirection,
     CheckInList,
     DoorDevice,
+    device_admits,
     list_admits,
 )
 from eventsys.common.db import claim_write_lock, utcnow
@@ -318,7 +320,7 @@ def _check_nonce(nonce: str | None) -> str:
     return nonce
 
 
-def _replay(event: Event, nonce: str) -> CheckInResult | None:
+def _replay(event: Event | ScanEvent, nonce: str) -> CheckInResult | None:
     """The stored answer for a nonce already used, or None. A nonce of another event's scan is refused."""
     previous = db.session.scalar(
         sa.select(CheckIn).where(CheckIn.nonce == nonce).options(joinedload(CheckIn.checkin_list))
@@ -514,7 +516,7 @@ _PUBLIC_KEYS: dict[tuple[int, datetime], VerifyKey] = {}
 
 
 def _verify(
-    event: Event, code: object, parsed: tuple[badges.VerifiedCode, bytes, bytes] | None = None
+    event: Event | ScanEvent, code: object, parsed: tuple[badges.VerifiedCode, bytes, bytes] | None = None
 ) -> badges.VerifiedCode:
     """``badges.verify_code``, with the door's own event key read and loaded once per process.
 
@@ -531,7 +533,7 @@ def _verify(
     public_key = _PUBLIC_KEYS.get(cache_key)
     if public_key is None:
         try:
-            public_key = VerifyKey(badges.event_public_key(event))
+            public_key = VerifyKey(badges.event_public_key(event if isinstance(event, Event) else event.orm()))
         except (ValueError, TypeError) as error:
             raise badges.InvalidCode() from error
         _PUBLIC_KEYS[cache_key] = public_key
@@ -552,7 +554,7 @@ class _Scan:
 
 
 def _scan(
-    event: Event,
+    event: Event | ScanEvent,
     checkin_list: ScanList,
     nonce: str | None,
     scanned_at: datetime | None,
@@ -643,21 +645,78 @@ def day_list_for_scan(event: Event, at: datetime, code: object) -> tuple[ScanLis
 _PREFETCH_DAYS = ("scan_day_before", "scan_day", "scan_day_after")
 
 
-def extend_for_scan(statement: sa.Select[Any]) -> sa.Select[Any]:
-    """The statement of the event and its device, with the event's default lists of the scan's three candidate
-    days and the admission row of the badge the code names (outer joins: a row per list found)."""
-    return (
-        statement.add_columns(*_DAY_LIST_COLUMNS)
-        .outerjoin(
-            _list_t,
-            sa.and_(
-                _list_t.c.event_id == Event.id,
-                _list_t.c.is_default.is_(True),
-                _list_t.c.day.in_([sa.bindparam(name, type_=sa.Date()) for name in _PREFETCH_DAYS]),
-            ),
-        )
-        .outerjoin(_ADMITTED_BADGES, _badge_t.c.id == sa.bindparam("scan_badge_id"))
+@dataclass(frozen=True, slots=True)
+class ScanEvent:
+    """A device's badge scan's event, as the statement that checks the device's token read it (plain values).
+
+    What the scan and its answer use of the event; ``redeem_badge`` takes it where it takes an ``Event``. Any
+    other path of the request loads the ORM object (``orm``).
+    """
+
+    id: int
+    slug: str
+    timezone: str
+    created_at: datetime
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def orm(self) -> Event:
+        event = db.session.get(Event, self.id)
+        assert event is not None  # read in this transaction
+        return event
+
+
+@dataclass(frozen=True, slots=True)
+class ScanDevice:
+    """The door device of a badge scan, read with its event (``ScanEvent``): what the scan uses of it."""
+
+    id: int
+    name: str
+    list_id: int | None
+    token: str
+    revoked_at: datetime | None
+    last_seen_at: datetime | None
+
+    def admits(self, token: str) -> bool:
+        """``DoorDevice.admits``: the same rule."""
+        return device_admits(self.token, self.revoked_at, token)
+
+    def orm(self) -> DoorDevice:
+        device = db.session.get(DoorDevice, self.id)
+        assert device is not None  # read in this transaction
+        return device
+
+
+_event_t = Event.__table__
+_device_t = DoorDevice.__table__
+_SCAN_EVENT_COLUMNS = tuple(
+    _event_t.c[name].label(f"scan_event_{name}") for name in ("id", "slug", "timezone", "created_at")
+)
+_SCAN_DEVICE_COLUMNS = tuple(
+    _device_t.c[name].label(f"scan_device_{name}")
+    for name in ("id", "name", "list_id", "token", "revoked_at", "last_seen_at")
+)
+
+#: A device's badge scan, one statement: the event by its slug, its device holding the token (if it is the
+#: event's), the event's default lists of the scan's three candidate days and the admission row of the badge
+#: the code names (outer joins: a row per list found).
+SCAN_STATEMENT = (
+    sa.select(*_SCAN_EVENT_COLUMNS, *_SCAN_DEVICE_COLUMNS, *_DAY_LIST_COLUMNS)
+    .select_from(_event_t)
+    .outerjoin(_device_t, sa.and_(_device_t.c.token == sa.bindparam("token"), _device_t.c.event_id == _event_t.c.id))
+    .outerjoin(
+        _list_t,
+        sa.and_(
+            _list_t.c.event_id == _event_t.c.id,
+            _list_t.c.is_default.is_(True),
+            _list_t.c.day.in_([sa.bindparam(name, type_=sa.Date()) for name in _PREFETCH_DAYS]),
+        ),
     )
+    .outerjoin(_ADMITTED_BADGES, _badge_t.c.id == sa.bindparam("scan_badge_id"))
+    .where(_event_t.c.slug == sa.bindparam("slug"))
+)
 
 
 @dataclass(frozen=True)
@@ -669,7 +728,8 @@ class ScanFacts:
 
 
 def scan_prefetch_params(code: object, at: datetime) -> tuple[dict[str, Any], ScanFacts]:
-    """The bind parameters of ``extend_for_scan`` for a badge ``code`` scanned at ``at``."""
+    """The bind parameters of ``SCAN_STATEMENT`` (beside ``slug`` and ``token``) for a badge ``code`` scanned
+    at ``at``."""
     try:
         parsed: tuple[badges.VerifiedCode, bytes, bytes] | None = badges.parse_code(
             code if isinstance(code, str) else ""
@@ -683,22 +743,37 @@ def scan_prefetch_params(code: object, at: datetime) -> tuple[dict[str, Any], Sc
 
 
 def collect_scan_prefetch(
-    event: Event, rows: list[sa.Row[Any]], facts: ScanFacts
-) -> tuple[DayList, Prefetched | None] | None:
-    """What ``day_list_for_scan`` answers, from the rows ``extend_for_scan`` read; None if the day has no list
-    yet (the caller then takes the slow path, which makes the day's lists)."""
+    rows: list[sa.Row[Any]], facts: ScanFacts
+) -> tuple[ScanEvent, ScanDevice | None, tuple[DayList, Prefetched | None] | None]:
+    """The event, its device (None: no device of the event holds the token) and what ``day_list_for_scan``
+    answers, from the rows of ``SCAN_STATEMENT`` (at least one); the last is None if the day has no list yet
+    (the caller then takes the slow path, which makes the day's lists)."""
+    first = rows[0]
+    event = ScanEvent(
+        first.scan_event_id, first.scan_event_slug, first.scan_event_timezone, first.scan_event_created_at
+    )
+    device = None
+    if first.scan_device_id is not None:
+        device = ScanDevice(
+            first.scan_device_id,
+            first.scan_device_name,
+            first.scan_device_list_id,
+            first.scan_device_token,
+            first.scan_device_revoked_at,
+            first.scan_device_last_seen_at,
+        )
     day = facts.at.astimezone(event.tz).date()
     row = next((r for r in rows if r.list_id is not None and r.list_day == day), None)
     if row is None:
-        return None
+        return event, device, None
     day_list = DayList.of(row)
     if facts.parsed is None or facts.parsed[0].event_id != event.id:
-        return day_list, None  # not a code of this event: nothing of it was read
-    return day_list, Prefetched(facts.parsed, row if row.event_id is not None else None)
+        return event, device, (day_list, None)  # not a code of this event: nothing of it was read
+    return event, device, (day_list, Prefetched(facts.parsed, row if row.event_id is not None else None))
 
 
 def _admit(
-    event: Event,
+    event: Event | ScanEvent,
     code: str,
     checkin_list: ScanList,
     scanned_at: datetime,
@@ -774,7 +849,7 @@ def _live_entry_now(badge_id: int, list_id: int) -> CheckIn | None:
 
 
 def redeem_badge(
-    event: Event,
+    event: Event | ScanEvent,
     code: str,
     checkin_list: ScanList,
     *,
@@ -782,7 +857,7 @@ def redeem_badge(
     nonce: str | None = None,
     scanned_at: datetime | None = None,
     actor: User | None = None,
-    device: DoorDevice | None = None,
+    device: DoorDevice | ScanDevice | None = None,
     now: datetime | None = None,
     prefetched: Prefetched | None = None,
     entry_object: bool = True,
@@ -935,7 +1010,7 @@ def record_exit(
     return CheckInResult(result="ok", message=_message("ok", CheckInDirection.OUT), summary=summary, checkin=exit_scan)
 
 
-def _door(door: str | None, device: DoorDevice | None) -> str:
+def _door(door: str | None, device: DoorDevice | ScanDevice | None) -> str:
     text = " ".join((door or "").split())[:DOOR_MAX]
     if not text and device is not None:
         return device.name
@@ -1046,12 +1121,21 @@ def device_for_token(token: str) -> DoorDevice | None:
     return device if device is not None and device.admits(token) else None
 
 
-def touch_device(device: DoorDevice, now: datetime | None = None) -> None:
+def touch_device(device: DoorDevice | ScanDevice, now: datetime | None = None) -> None:
     """Note that the device is in use, at most once a minute (no write on every scan)."""
     now = now or utcnow()
-    if device.last_seen_at is None or now - device.last_seen_at > timedelta(minutes=1):
+    if device.last_seen_at is not None and now - device.last_seen_at <= timedelta(minutes=1):
+        return
+    if isinstance(device, ScanDevice):
+        db.session.connection().execute(_TOUCH_DEVICE, {"device_id": device.id, "now": now})
+    else:
         device.last_seen_at = now
         db.session.flush()
+
+
+_TOUCH_DEVICE = (
+    _device_t.update().where(_device_t.c.id == sa.bindparam("device_id")).values(last_seen_at=sa.bindparam("now"))
+)
 
 
 def lists_by_event(event_ids: list[int]) -> dict[int, list[CheckInList]]:

@@ -121,20 +121,23 @@ def event_role_required(role: Role) -> Callable[[F], F]:
 
 
 class DevicePrefetch(Protocol):
-    """What a door view reads in the statement that checks a device's token (one statement, not two).
+    """A door view's own read of the event and the device, with facts of its own: one statement, not two.
 
-    ``extend`` adds outer joins and columns to the statement of the event and the device, once per process;
-    ``params`` gives the request's extra bind parameters, or None when this request needs none (then the plain
-    statement runs); ``collect`` turns the rows (one or more, all with the same event and device) into what
-    the view receives as ``prefetched``. The rows are read before the view checks anything else: what they say
-    must not be trusted beyond what the view verifies.
+    ``statement()`` (built once per process) binds ``:slug`` and ``:token``: the event by its slug, the device
+    holding the token if it is that event's (an outer join), and whatever else the view needs. ``params()``
+    gives the request's other bind parameters, or None when this request needs none: then the event and the
+    device are loaded as ORM objects, as for every door view. ``collect(rows)`` turns the rows (at least one;
+    read as plain rows on the session's connection) into the event, the device (None if no device of the event
+    holds the token; it has ``admits(token)``, checked here) and what the view receives as ``prefetched``: the
+    view receives them instead of ORM objects. The rows are read before anything is checked: what they say must
+    not be trusted beyond what the view verifies.
     """
 
-    def extend(self, statement: sa.Select[Any]) -> sa.Select[Any]: ...
+    def statement(self) -> sa.Select[Any]: ...
 
     def params(self) -> dict[str, Any] | None: ...
 
-    def collect(self, event: Event, rows: list[sa.Row[Any]]) -> Any: ...
+    def collect(self, rows: list[sa.Row[Any]]) -> tuple[Any, Any, Any]: ...
 
 
 def door_access(device_model: type, *, prefetch: DevicePrefetch | None = None) -> Callable[[F], F]:
@@ -158,7 +161,8 @@ def door_access(device_model: type, *, prefetch: DevicePrefetch | None = None) -
     Refusals are JSON (``{"error": code, "message": text}``), never a redirect to the login page.
 
     With ``prefetch``, the view also takes ``prefetched``: for a device's request, what ``prefetch.collect``
-    made of the rows read with the device; None otherwise (a person's request, or ``prefetch.params`` None).
+    made of the rows read with the device, and the event and device as it made them; None otherwise (a
+    person's request, or ``prefetch.params`` None: then ``event`` and ``door_device`` are ORM objects).
     """
     # Built once: the event by its slug with the device holding the token, if that device is the event's.
     event_and_device = (
@@ -169,7 +173,7 @@ def door_access(device_model: type, *, prefetch: DevicePrefetch | None = None) -
         )
         .where(Event.slug == sa.bindparam("slug"))
     )
-    extended = prefetch.extend(event_and_device) if prefetch is not None else None
+    own_statement = prefetch.statement() if prefetch is not None else None
 
     def refuse(status: int, code: str, message: str) -> Any:
         response = jsonify({"error": code, "message": message})
@@ -178,22 +182,26 @@ def door_access(device_model: type, *, prefetch: DevicePrefetch | None = None) -
             response.headers["WWW-Authenticate"] = 'Bearer realm="eventsys doors"'
         return response
 
-    def device_request(slug: str, token: str) -> tuple[Event, Any, Any] | None:
+    def device_request(slug: str, token: str) -> tuple[Any, Any, Any] | None:
         """The event, its active device holding ``token`` and what ``prefetch`` collected; or None."""
         if not looks_like_token(token):
             return None
         params = {"slug": slug, "token": token}
         extra = prefetch.params() if prefetch is not None else None
         if extra is None:
-            rows = db.session.execute(event_and_device, params).all()
+            row = db.session.execute(event_and_device, params).first()
+            if row is None:
+                return None
+            event, device, prefetched = row[0], row[1], None
         else:
-            rows = db.session.execute(extended, {**params, **extra}).all()
-        if not rows:
-            return None
-        event, device = rows[0][0], rows[0][1]
+            # Plain rows on the session's connection: the session's ORM path costs more than this statement.
+            rows = db.session.connection().execute(own_statement, {**params, **extra}).all()
+            if not rows:
+                return None
+            event, device, prefetched = prefetch.collect(rows)  # type: ignore[union-attr]
         if device is None or not device.admits(token):  # DoorDevice.admits: the same rule as the pairing page
             return None
-        return event, device, (prefetch.collect(event, rows) if extra is not None else None)
+        return event, device, prefetched
 
     def decorator(view: F) -> F:
         @functools.wraps(view)

@@ -11,7 +11,7 @@ import zxingcpp
 from PIL import Image
 
 from eventsys.checkin import badges, services
-from eventsys.checkin.models import CheckIn
+from eventsys.checkin.models import CheckIn, DoorDevice
 from eventsys.extensions import db
 from tests import factories
 from tests.checkin.checkin_helpers import ZONE_NAME, attendee, day_list, event_today, registration_of
@@ -117,6 +117,48 @@ def test_a_device_scans_with_its_bearer_token_and_no_cookie_or_csrf(client, even
     assert body["result"] == "ok" and body["checkin"]["door"] == "East gate"
     assert body["list"]["id"] == day_list(event_day).id  # the day's list by default
     assert device.last_seen_at is not None
+
+
+def test_a_device_scans_before_and_after_the_days_lists_exist(client, event_day) -> None:
+    """The first scan of a day finds no list and makes them (the event and device as ORM objects); the next
+    ones read the list, the event and the device in the statement that checks the token (plain values)."""
+    from datetime import UTC, datetime, timedelta
+
+    device = factories.DoorDeviceFactory(event=event_day, name="West gate")
+    first, second = attendee(event_day), attendee(event_day)
+    db.session.commit()
+    assert not services.lists_for(event_day)
+
+    def scan(badge, nonce: str) -> dict:
+        response = client.post(
+            scan_url(event_day),
+            json={"code": badge.code, "nonce": nonce},
+            headers={"Authorization": f"Bearer {device.token}"},
+        )
+        assert response.status_code == 200
+        return response.get_json()
+
+    made = scan(first, "n-lists-0001")
+    assert made["result"] == "ok" and made["list"]["id"] == day_list(event_day).id
+    seen = device.last_seen_at
+    assert seen is not None
+
+    # The device was seen two minutes ago: the next scan notes it again (once a minute at most).
+    db.session.execute(
+        sa.update(DoorDevice).where(DoorDevice.id == device.id).values(last_seen_at=seen - timedelta(minutes=2))
+    )
+    db.session.commit()
+    read = scan(second, "n-lists-0002")
+    assert read["result"] == "ok" and read["list"]["id"] == made["list"]["id"]
+    assert read["checkin"]["door"] == "West gate"
+    assert read["attendee"]["name"] == registration_of(second).person.name
+    db.session.expire_all()
+    assert device.last_seen_at > datetime.now(UTC) - timedelta(minutes=1)
+
+    again = scan(first, "n-lists-0003")
+    assert again["result"] == "already_checked_in"
+    assert again["first_checkin"]["door"] == "West gate"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn)) == 2
 
 
 def test_device_tokens_are_checked(client, event_day) -> None:
