@@ -465,11 +465,12 @@ _INSERT_ENTRY_UNLESS_LIVE = (
 
 #: Per language, the texts a door answer repeats on every scan: the results' messages and the labels of
 #: statuses and categories. The catalogs do not change while the app runs, so each worker looks them up once.
-_DOOR_TEXTS: dict[str, dict[object, str]] = {}
+#: Keyed by the ``babel.Locale`` itself (hashed on its parts; its string form costs more to build).
+_DOOR_TEXTS: dict[object, dict[object, str]] = {}
 
 
 def _door_texts() -> dict[object, str]:
-    locale = str(get_locale() or "en")
+    locale = get_locale() or "en"
     texts = _DOOR_TEXTS.get(locale)
     if texts is None:
         texts = {result: _message(result) for result in RESULTS}
