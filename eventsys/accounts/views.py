@@ -14,7 +14,7 @@ from eventsys.accounts.forms import GrantRoleForm, LoginForm, UserForm
 from eventsys.accounts.models import Role, User
 from eventsys.common.access import event_role_required, login_required, public, site_admin_required
 from eventsys.common.errors import DomainError
-from eventsys.common.forms import ActionForm, attach_domain_error
+from eventsys.common.forms import ActionForm, commit_or_refuse
 from eventsys.events.models import Event
 from eventsys.extensions import db, limiter
 from eventsys.site import is_local_path
@@ -100,15 +100,11 @@ def user_new() -> str | Response | tuple[str, int]:
     """Create an account."""
     form = UserForm()
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as outcome:
             services.create_user(
                 form.email.data, form.name.data, form.password.data, is_site_admin=form.is_site_admin.data
             )
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("Account created."), "success")
             return redirect(url_for("accounts.users"))
     status = 400 if form.is_submitted() else 200
@@ -125,13 +121,9 @@ def team(event: Event) -> str | Response | tuple[str, int]:
         if user is None:
             form.email.errors = [*form.email.errors, _("No account has this email. A site admin can create one.")]
         else:
-            try:
+            with commit_or_refuse(form) as outcome:
                 services.grant_role(current_user, event, user, Role(form.role.data))
-            except DomainError as error:
-                db.session.rollback()
-                attach_domain_error(form, error)
-            else:
-                db.session.commit()
+            if outcome.ok:
                 flash(_("%(name)s is now %(role)s.", name=user.name, role=Role(form.role.data).label), "success")
                 return redirect(url_for("accounts.team", slug=event.slug))
     status = 400 if form.is_submitted() else 200

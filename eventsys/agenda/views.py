@@ -36,7 +36,7 @@ from eventsys.agenda.forms import (
 from eventsys.agenda.models import FeedScope, Room, Session, SessionFormat, SessionKind, SessionSpeaker, SpeakerRole
 from eventsys.common.access import event_role_required, personal_link, public, user_has_role
 from eventsys.common.errors import DomainError
-from eventsys.common.forms import attach_domain_error
+from eventsys.common.forms import commit_or_refuse
 from eventsys.common.timefmt import NonexistentLocalTime, is_valid_timezone, local_to_utc, utc_to_local, zone_label
 from eventsys.events.models import Event, Person
 from eventsys.extensions import db
@@ -341,16 +341,12 @@ def _session_form(event: Event, session: Session | None) -> str | Response | tup
     if form.validate_on_submit():
         data = _session_data(form, event)
         if data is not None:
-            try:
+            with commit_or_refuse(form) as outcome:
                 if session is None:
                     session = services.create_session(event, data)
                 else:
                     services.update_session(session, data)
-            except DomainError as error:
-                db.session.rollback()
-                attach_domain_error(form, error)
-            else:
-                db.session.commit()
+            if outcome.ok:
                 flash(_("Session saved."), "success")
                 return redirect(url_for("agenda.builder", slug=event.slug) + f"#session-{session.id}")
     status = 400 if form.is_submitted() else 200
@@ -405,13 +401,9 @@ def rooms(event: Event) -> str | Response | tuple[str, int]:
     """The event's rooms, and a form to add one."""
     form = RoomForm()
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as outcome:
             services.create_room(event, form.name.data, form.capacity.data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("Room added."), "success")
             return redirect(url_for("agenda.rooms", slug=event.slug))
     status = 400 if form.is_submitted() else 200
@@ -439,13 +431,9 @@ def room_edit(event: Event, room_id: int) -> str | Response | tuple[str, int]:
     if not form.is_submitted():
         form.name.data, form.capacity.data = room.name, room.capacity
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as outcome:
             services.update_room(room, form.name.data, form.capacity.data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("Room saved."), "success")
             return redirect(url_for("agenda.rooms", slug=event.slug))
     return _render_room(event, room, form, 400 if form.is_submitted() else 200)
@@ -508,15 +496,11 @@ def _speaker_form(event: Event, person: Person | None) -> str | Response | tuple
             bio=form.bio.data,
         )
         upload = form.photo.data
-        try:
+        with commit_or_refuse(form) as outcome:
             saved = services.save_speaker(data, person)
             if upload is not None and getattr(upload, "filename", ""):
                 services.store_speaker_photo(saved, upload.read(services.PHOTO_MAX_BYTES + 1))
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("Speaker saved. Add them to a session with their email."), "success")
             return redirect(url_for("agenda.speakers", slug=event.slug))
     status = 400 if form.is_submitted() else 200

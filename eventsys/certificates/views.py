@@ -17,7 +17,7 @@ from eventsys.certificates.forms import IssueForm, PreviewForm, RevokeForm, RunF
 from eventsys.certificates.models import Certificate, CertificateKind, CertificateRun, CertificateTemplate, RunSource
 from eventsys.common.access import event_role_required, personal_link, public
 from eventsys.common.errors import DomainError
-from eventsys.common.forms import attach_domain_error
+from eventsys.common.forms import commit_or_refuse
 from eventsys.events.models import Event
 from eventsys.extensions import db
 from eventsys.registration import services as registration_services
@@ -135,13 +135,9 @@ def template_new(event: Event) -> Response | tuple[str, int]:
         for name, value in services.default_texts(kind or CertificateKind.APPRECIATION).items():
             getattr(form, name).data = value
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as outcome:
             template = services.create_template(current_user, event, _template_data(form))
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("The certificate template is saved."), "success")
             return redirect(url_for("certificates.template_edit", slug=event.slug, template_id=template.id))
     status = 400 if request.method == "POST" else 200
@@ -162,13 +158,9 @@ def template_edit(event: Event, template_id: int) -> Response | tuple[str, int]:
             getattr(form, f"signature_{i}_name").data = block.get("name")
             getattr(form, f"signature_{i}_position").data = block.get("position")
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as outcome:
             services.update_template(current_user, template, _template_data(form))
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("The certificate template is saved."), "success")
             return redirect(url_for("certificates.template_edit", slug=event.slug, template_id=template.id))
     status = 400 if request.method == "POST" else 200
@@ -206,16 +198,12 @@ def issue(event: Event, template_id: int) -> Response | tuple[str, int]:
     template = _template(event, template_id)
     form = IssueForm()
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as outcome:
             person = services.person_for(form.name.data or "", form.email.data, form.organization.data)
             certificate = services.issue_certificate(
                 current_user, template, person, form.citation.data, send_email=form.send_email.data
             )
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(
                 _("Certificate %(code)s issued to %(name)s.", code=certificate.code, name=certificate.recipient_name),
                 "success",
@@ -242,7 +230,7 @@ def start_run(event: Event, template_id: int) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         source = RunSource(form.source.data)
         list_id = int(form.list_id.data) if (form.list_id.data or "").isdigit() else None
-        try:
+        with commit_or_refuse(form) as outcome:
             rows = []
             if source is RunSource.CSV:
                 raw = _read_upload(request.files.get("file"))
@@ -258,11 +246,7 @@ def start_run(event: Event, template_id: int) -> Response | tuple[str, int]:
                 csv_rows=rows,
                 send_email=form.send_email.data,
             )
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_run_started_message(run), "success")
             return redirect(url_for("certificates.index", slug=event.slug))
     status = 400 if request.method == "POST" else 200

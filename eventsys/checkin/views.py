@@ -15,7 +15,7 @@ from eventsys.checkin.models import CheckInList, DoorDevice
 from eventsys.common.access import event_role_required, personal_link, public
 from eventsys.common.db import write_transaction
 from eventsys.common.errors import DomainError
-from eventsys.common.forms import ActionForm, attach_domain_error
+from eventsys.common.forms import ActionForm, commit_or_refuse
 from eventsys.events.models import Category, Event
 from eventsys.extensions import db
 
@@ -73,7 +73,7 @@ def lists(event: Event) -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         from datetime import date
 
-        try:
+        with commit_or_refuse(form) as outcome:
             services.create_list(
                 event,
                 name=form.name.data,
@@ -82,11 +82,7 @@ def lists(event: Event) -> str | Response | tuple[str, int]:
                 categories=list(form.categories.data) or None,
                 allows_exit=form.allows_exit.data,
             )
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("The list was added."), "success")
             return redirect(url_for("checkin.lists", slug=event.slug))
     status = 400 if form.is_submitted() else 200
@@ -139,14 +135,10 @@ def devices(event: Event) -> str | Response | tuple[str, int]:
         _with_default_lists(event)
     form.list_id.choices = _list_choices(event)
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as outcome:
             checkin_list = services.get_list(event, form.list_id.data) if form.list_id.data else None
             device = services.pair_device(event, form.name.data, checkin_list=checkin_list, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("%(name)s is ready: open its setup link on the door's phone.", name=device.name), "success")
             return redirect(url_for("checkin.devices", slug=event.slug) + f"#device-{device.id}")
     return _devices_page(event, form, 400 if form.is_submitted() else 200)
@@ -204,14 +196,10 @@ def device_rename(event: Event, device_id: int) -> Response | tuple[str, int]:
         abort(404)
     form = DeviceRenameForm()
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as outcome:
             old_name = device.name
             services.rename_device(device, form.name.data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("%(old)s is now called %(new)s.", old=old_name, new=device.name), "success")
             return redirect(url_for("checkin.devices", slug=event.slug) + f"#device-{device.id}")
     db.session.rollback()

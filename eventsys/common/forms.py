@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -50,3 +53,35 @@ def attach_domain_error(form: FlaskForm, error: DomainError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+@dataclass
+class Outcome:
+    """What ``commit_or_refuse`` made of the service call in its block."""
+
+    ok: bool = False
+
+
+@contextmanager
+def commit_or_refuse(form: FlaskForm) -> Iterator[Outcome]:
+    """Call a service for a submitted form in this block: if it succeeds, commit (``outcome.ok``); if it refuses
+    (a ``DomainError``), roll back and show the refusal on the form (``attach_domain_error``). Other errors
+    propagate, as does a failing commit.
+
+        with commit_or_refuse(form) as outcome:
+            template = services.create_template(...)
+        if outcome.ok:
+            flash(...)
+            return redirect(...)
+    """
+    from eventsys.extensions import db
+
+    outcome = Outcome()
+    try:
+        yield outcome
+    except DomainError as error:
+        db.session.rollback()
+        attach_domain_error(form, error)
+        return
+    db.session.commit()
+    outcome.ok = True

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from eventsys.accounts.models import Role
 from eventsys.common.access import event_role_required, login_required, public, user_has_role
 from eventsys.common.errors import DomainError
-from eventsys.common.forms import ActionForm, attach_domain_error
+from eventsys.common.forms import ActionForm, commit_or_refuse
 from eventsys.common.timefmt import NonexistentLocalTime, is_valid_timezone, local_to_utc, utc_to_local
 from eventsys.events import services
 from eventsys.events.forms import EventForm
@@ -107,13 +107,9 @@ def create() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         data = _form_to_data(form)
         if data is not None:
-            try:
+            with commit_or_refuse(form) as outcome:
                 event = services.create_event(current_user, data)
-            except DomainError as error:
-                db.session.rollback()
-                attach_domain_error(form, error)
-            else:
-                db.session.commit()
+            if outcome.ok:
                 flash(_("Event created as a draft."), "success")
                 return redirect(url_for("events.manage", slug=event.slug))
     status = 400 if form.is_submitted() else 200
@@ -137,13 +133,9 @@ def edit(event: Event) -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         data = _form_to_data(form)
         if data is not None:
-            try:
+            with commit_or_refuse(form) as outcome:
                 services.update_event(event, data)
-            except DomainError as error:
-                db.session.rollback()
-                attach_domain_error(form, error)
-            else:
-                db.session.commit()
+            if outcome.ok:
                 flash(_("Event saved."), "success")
                 return redirect(url_for("events.manage", slug=event.slug))
     status = 400 if form.is_submitted() else 200

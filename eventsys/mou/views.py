@@ -21,7 +21,7 @@ from eventsys.agenda.models import Session as AgendaSession
 from eventsys.common.access import event_role_required, public, user_has_role
 from eventsys.common.csv import csv_download
 from eventsys.common.errors import DomainError
-from eventsys.common.forms import attach_domain_error
+from eventsys.common.forms import attach_domain_error, commit_or_refuse
 from eventsys.common.timefmt import format_in_zone
 from eventsys.events import services as event_services
 from eventsys.events.models import Event, Organization, Person
@@ -195,13 +195,9 @@ def create(event: Event) -> str | Response | tuple[str, int]:
     form = _mou_form(event)
     del form.reason
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as outcome:
             mou = services.create_mou(current_user, event, _form_to_data(form), form.organizations.data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("MOU recorded as a draft."), "success")
             return redirect(url_for("mou.manage", slug=event.slug, mou_id=mou.id))
     status = 400 if form.is_submitted() else 200

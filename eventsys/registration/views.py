@@ -19,7 +19,7 @@ from eventsys.common import ical
 from eventsys.common.access import event_role_required, personal_link, public
 from eventsys.common.db import late_write_lock
 from eventsys.common.errors import DomainError
-from eventsys.common.forms import attach_domain_error
+from eventsys.common.forms import attach_domain_error, commit_or_refuse
 from eventsys.common.tokens import find_by_token
 from eventsys.events import services as event_services
 from eventsys.events.models import Category, Event
@@ -293,13 +293,9 @@ def details(token: str) -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         # The service keeps the needs only for those who (may) attend in person.
         data = _registrant_data(form, email=person.email or "", mode=registration.mode, consent=True, needs=True)
-        try:
+        with commit_or_refuse(form) as outcome:
             services.update_details(registration, data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("Your details are saved."), "success")
             return redirect(url_for("registration.manage", token=token))
     status = 400 if form.is_submitted() else 200
@@ -482,13 +478,9 @@ def organizer_settings(event: Event) -> str | Response | tuple[str, int]:
         for category in Category:
             getattr(form, quota_field_name(category)).data = quotas.get(category)
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as outcome:
             promoted = _save_settings(event, form, quotas)
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("Registration settings saved."), "success")
             if promoted:
                 message = ngettext(
