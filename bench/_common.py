@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import secrets
 import signal
@@ -274,26 +275,11 @@ def _threads(clients: int, work: Callable[[int], None]) -> float:
 
 def fire(port: int, specs: list[RequestSpec], concurrency: int, check: Check) -> tuple[float, list[float], int]:
     """Send every request, ``concurrency`` in flight: (seconds, latencies in ms, errors)."""
-    latencies: list[float] = []
-    errors = [0]
     pending = iter(specs)
-    lock = threading.Lock()
-
-    def client(_index: int) -> None:
-        while True:
-            with lock:
-                spec = next(pending, None)
-            if spec is None:
-                return
-            latency, ok = _timed(port, spec, check)
-            if latency is not None:
-                latencies.append(latency)
-            if not ok:
-                with lock:
-                    errors[0] += 1
-
-    seconds = _threads(concurrency, client)
-    return seconds, latencies, errors[0]
+    _done, seconds, latencies, errors = for_seconds(
+        port, math.inf, concurrency, lambda _index: next(pending, None), check
+    )
+    return seconds, latencies, errors
 
 
 def for_seconds(
