@@ -146,11 +146,11 @@ def result_json(event: Event | services.ScanEvent, result: services.CheckInResul
 
 class _ScanPrefetch:
     """For a device's badge scan at the day's door: the event, the device, the day's list and the badge's row
-    in one statement, read as plain values (``DevicePrefetch`` of ``door_access``; ``services.SCAN_STATEMENT``).
+    in one statement, read as plain values (``DevicePrefetch`` of ``door_access``; ``services.extend_for_scan``).
     The badge's row is used only after the code's signature is verified (``redeem_badge``)."""
 
-    def statement(self) -> sa.Select[Any]:
-        return services.SCAN_STATEMENT
+    def extend(self, statement: sa.Select[Any]) -> sa.Select[Any]:
+        return services.extend_for_scan(statement)
 
     def params(self) -> dict[str, Any] | None:
         data = request.get_json(silent=True)
@@ -167,11 +167,6 @@ class _ScanPrefetch:
 
     def collect(self, rows: list[sa.Row[Any]]) -> tuple[Any, Any, Any]:
         return services.collect_scan_prefetch(rows, g.pop("scan_facts"))
-
-
-def _orm(found: Any) -> Any:
-    """The ORM object of a scan's ``ScanEvent`` or ``ScanDevice`` (for the paths that need more of them)."""
-    return found.orm() if isinstance(found, services.ScanEvent | services.ScanDevice) else found
 
 
 def _touch(device: DoorDevice | services.ScanDevice | None) -> None:
@@ -213,7 +208,7 @@ def create_checkin(
                 event, scanned_at or services.utcnow(), _code_of(data)
             )
     if checkin_list is None:
-        event, door_device = _orm(event), _orm(door_device)
+        event, door_device = services.as_orm(event), services.as_orm(door_device)
         checkin_list = _list_for(event, data, door_device, scanned_at)
     options = {
         "door": door,

@@ -534,7 +534,7 @@ def _verify(
     public_key = _PUBLIC_KEYS.get(cache_key)
     if public_key is None:
         try:
-            public_key = VerifyKey(badges.event_public_key(event if isinstance(event, Event) else event.orm()))
+            public_key = VerifyKey(badges.event_public_key(as_orm(event)))
         except (ValueError, TypeError) as error:
             raise badges.InvalidCode() from error
         _PUBLIC_KEYS[cache_key] = public_key
@@ -690,6 +690,11 @@ class ScanDevice:
         return device
 
 
+def as_orm(found: Any) -> Any:
+    """The ORM object of a ``ScanEvent`` or ``ScanDevice`` (for what needs more of them); anything else as is."""
+    return found.orm() if isinstance(found, ScanEvent | ScanDevice) else found
+
+
 _event_t = Event.__table__
 _device_t = DoorDevice.__table__
 _SCAN_EVENT_COLUMNS = tuple(
@@ -700,24 +705,24 @@ _SCAN_DEVICE_COLUMNS = tuple(
     for name in ("id", "name", "list_id", "token", "revoked_at", "last_seen_at")
 )
 
-#: A device's badge scan, one statement: the event by its slug, its device holding the token (if it is the
-#: event's), the event's default lists of the scan's three candidate days and the admission row of the badge
-#: the code names (outer joins: a row per list found).
-SCAN_STATEMENT = (
-    sa.select(*_SCAN_EVENT_COLUMNS, *_SCAN_DEVICE_COLUMNS, *_DAY_LIST_COLUMNS)
-    .select_from(_event_t)
-    .outerjoin(_device_t, sa.and_(_device_t.c.token == sa.bindparam("token"), _device_t.c.event_id == _event_t.c.id))
-    .outerjoin(
-        _list_t,
-        sa.and_(
-            _list_t.c.event_id == _event_t.c.id,
-            _list_t.c.is_default.is_(True),
-            _list_t.c.day.in_([sa.bindparam(name, type_=sa.Date()) for name in _PREFETCH_DAYS]),
-        ),
+
+def extend_for_scan(statement: sa.Select[Any]) -> sa.Select[Any]:
+    """A device's badge scan in one statement: to the event by its slug and the device holding the token (the
+    statement of ``door_access``), the columns of both that a scan uses, the event's default lists of the
+    scan's three candidate days and the admission row of the badge the code names (outer joins: a row per list
+    found)."""
+    return (
+        statement.add_columns(*_SCAN_EVENT_COLUMNS, *_SCAN_DEVICE_COLUMNS, *_DAY_LIST_COLUMNS)
+        .outerjoin(
+            _list_t,
+            sa.and_(
+                _list_t.c.event_id == _event_t.c.id,
+                _list_t.c.is_default.is_(True),
+                _list_t.c.day.in_([sa.bindparam(name, type_=sa.Date()) for name in _PREFETCH_DAYS]),
+            ),
+        )
+        .outerjoin(_ADMITTED_BADGES, _badge_t.c.id == sa.bindparam("scan_badge_id"))
     )
-    .outerjoin(_ADMITTED_BADGES, _badge_t.c.id == sa.bindparam("scan_badge_id"))
-    .where(_event_t.c.slug == sa.bindparam("slug"))
-)
 
 
 @dataclass(frozen=True)
@@ -729,7 +734,7 @@ class ScanFacts:
 
 
 def scan_prefetch_params(code: object, at: datetime) -> tuple[dict[str, Any], ScanFacts]:
-    """The bind parameters of ``SCAN_STATEMENT`` (beside ``slug`` and ``token``) for a badge ``code`` scanned
+    """The bind parameters of ``extend_for_scan`` (beside ``slug`` and ``token``) for a badge ``code`` scanned
     at ``at``."""
     try:
         parsed: tuple[badges.VerifiedCode, bytes, bytes] | None = badges.parse_code(
@@ -747,7 +752,7 @@ def collect_scan_prefetch(
     rows: list[sa.Row[Any]], facts: ScanFacts
 ) -> tuple[ScanEvent, ScanDevice | None, tuple[DayList, Prefetched | None] | None]:
     """The event, its device (None: no device of the event holds the token) and what ``day_list_for_scan``
-    answers, from the rows of ``SCAN_STATEMENT`` (at least one); the last is None if the day has no list yet
+    answers, from the rows of ``extend_for_scan`` (at least one); the last is None if the day has no list yet
     (the caller then takes the slow path, which makes the day's lists)."""
     first = rows[0]
     event = ScanEvent(

@@ -123,8 +123,9 @@ def event_role_required(role: Role) -> Callable[[F], F]:
 class DevicePrefetch(Protocol):
     """A door view's own read of the event and the device, with facts of its own: one statement, not two.
 
-    ``statement()`` (built once per process) binds ``:slug`` and ``:token``: the event by its slug, the device
-    holding the token if it is that event's (an outer join), and whatever else the view needs. ``params()``
+    ``extend(statement)`` (once per process) adds the columns it reads, and any outer joins, to a statement of
+    no columns yet: the event by its slug (``event``) with the device holding the token if it is that event's
+    (an outer join of the device's table). ``params()``
     gives the request's other bind parameters, or None when this request needs none: then the event and the
     device are loaded as ORM objects, as for every door view. ``collect(rows)`` turns the rows (at least one;
     read as plain rows on the session's connection) into the event, the device (None if no device of the event
@@ -133,7 +134,7 @@ class DevicePrefetch(Protocol):
     not be trusted beyond what the view verifies.
     """
 
-    def statement(self) -> sa.Select[Any]: ...
+    def extend(self, statement: sa.Select[Any]) -> sa.Select[Any]: ...
 
     def params(self) -> dict[str, Any] | None: ...
 
@@ -164,16 +165,15 @@ def door_access(device_model: type, *, prefetch: DevicePrefetch | None = None) -
     made of the rows read with the device, and the event and device as it made them; None otherwise (a
     person's request, or ``prefetch.params`` None: then ``event`` and ``door_device`` are ORM objects).
     """
-    # Built once: the event by its slug with the device holding the token, if that device is the event's.
-    event_and_device = (
-        sa.select(Event, device_model)
-        .outerjoin(
-            device_model,
-            sa.and_(device_model.token == sa.bindparam("token"), device_model.event_id == Event.id),
-        )
-        .where(Event.slug == sa.bindparam("slug"))
-    )
-    own_statement = prefetch.statement() if prefetch is not None else None
+    # Built once: the event by its slug with the device holding the token, if that device is the event's; as ORM
+    # objects, and (for ``prefetch``) as plain columns the prefetch chooses, on the same joins.
+    holds_token = sa.and_(device_model.token == sa.bindparam("token"), device_model.event_id == Event.id)
+    by_slug = Event.slug == sa.bindparam("slug")
+    event_and_device = sa.select(Event, device_model).outerjoin(device_model, holds_token).where(by_slug)
+    own_statement = None
+    if prefetch is not None:
+        joined = Event.__table__.outerjoin(device_model.__table__, holds_token)
+        own_statement = prefetch.extend(sa.select().select_from(joined).where(by_slug))
 
     def refuse(status: int, code: str, message: str) -> Any:
         response = jsonify({"error": code, "message": message})
